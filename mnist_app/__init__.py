@@ -1,0 +1,1 @@
+"""mnist_app: MNIST data, preprocessing, model, training, inference and evaluation for the dashboard."""

@@ -1,0 +1,180 @@
+"""`python -m mnist_app`: data, predict, evaluate, train, export, robustness."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from mnist_app import config  # noqa: E402
+from mnist_app.errors import MnistAppError  # noqa: E402
+
+PREDICT_CHUNK = 256  # inputs decoded and predicted together; bounds memory for huge path lists
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text[:16] or text.lower().startswith(("data:", "javascript:"))
+
+
+def _read_source(item: str):
+    """A local path as is; a URL fetched through the project's guarded fetcher."""
+    if _is_url(item):
+        from mnist_app import fetch
+
+        return fetch.fetch_image_bytes(item).content
+    return item
+
+
+def command_data(args) -> int:
+    from mnist_app import data
+
+    print(data.summary(data.load_mnist(log=print)))
+    return 0
+
+
+def command_predict(args) -> int:
+    from mnist_app import inference
+    from mnist_app.errors import ImageError
+
+    predictor = inference.Predictor(backend=args.backend)
+    failures = 0
+    if not args.json:
+        print(f"{'input':<40} {'digit':>5} {'confidence':>10}  top {args.top}")
+    for start in range(0, len(args.paths), PREDICT_CHUNK):
+        chunk = args.paths[start: start + PREDICT_CHUNK]
+        sources = []
+        for item in chunk:
+            try:
+                sources.append(_read_source(item))
+            except MnistAppError as error:
+                sources.append(ImageError(str(error)))
+        readable = [s for s in sources if not isinstance(s, ImageError)]
+        answers = iter(predictor.predict_many(readable))
+        for item, source in zip(chunk, sources):
+            result = source if isinstance(source, ImageError) else next(answers)
+            failures += isinstance(result, ImageError)
+            print(_format_json(item, result) if args.json else _format_row(item, result, args.top), flush=True)
+    return 1 if failures else 0
+
+
+def _format_json(item: str, result) -> str:
+    from mnist_app.errors import ImageError
+
+    if isinstance(result, ImageError):
+        return json.dumps({"path": item, "digit": None, "confidence": None, "probabilities": None,
+                           "error": str(result)})
+    return json.dumps({"path": item, **result.as_dict()})
+
+
+def _format_row(item: str, result, top: int) -> str:
+    from mnist_app.errors import ImageError
+
+    name = item if len(item) <= 40 else "…" + item[-39:]
+    if isinstance(result, ImageError):
+        return f"{name:<40} {'-':>5} {'-':>10}  error: {result}"
+    if not result.has_digit:
+        return f"{name:<40} {'-':>5} {'-':>10}  {result.reason}"
+    ranking = ", ".join(f"{digit} {probability:.1%}" for digit, probability in result.top(top))
+    flag = "  (unsure)" if result.unsure else ""
+    return f"{name:<40} {result.digit:>5} {result.confidence:>10.2%}  {ranking}{flag}"
+
+
+def command_evaluate(args) -> int:
+    import numpy as np
+
+    from mnist_app import data, evaluate, inference, preprocess
+
+    predictor = inference.Predictor(backend=args.backend)
+    mnist = data.load_mnist(log=lambda message: print(message, file=sys.stderr))
+    started = time.perf_counter()
+    probabilities = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test)).astype(np.float64)
+    seconds = time.perf_counter() - started
+    report = evaluate.classification_report(probabilities, mnist.y_test)
+    result = {"accuracy": report["accuracy"], "loss": report["loss"], "errors": report["errors"],
+              "images": report["count"], "backend": predictor.backend, "model": str(predictor.model_path),
+              "seconds": round(seconds, 3)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"Test accuracy {result['accuracy']:.2%} ({result['errors']} errors in {result['images']} images), "
+              f"loss {result['loss']:.4f}; {predictor.backend} back-end, {seconds:.2f} s.")
+    return 0
+
+
+def command_train(args) -> int:
+    from mnist_app import train
+
+    train.run(args, command=shlex.join(["python", "-m", "mnist_app", *sys.argv[1:]]))
+    return 0
+
+
+def command_export(args) -> int:
+    from mnist_app import export
+
+    report = export.export_onnx()
+    print(f"Wrote {report['path']}: argmax identical on {report['argmax_identical']}/{report['images']} test "
+          f"images, largest probability difference {report['max_abs_probability_difference']:.2e}.")
+    return 0
+
+
+def command_robustness(args) -> int:
+    from mnist_app import data, robustness
+
+    mnist = data.load_mnist()
+    results = robustness.measure(mnist.x_test, mnist.y_test, per_style=args.per_style)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(robustness.format_table(results))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mnist_app import train
+
+    parser = argparse.ArgumentParser(prog="python -m mnist_app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("data", help="prepare MNIST (offline first) and print a summary").set_defaults(run=command_data)
+
+    predict = commands.add_parser("predict", help="predict the digit in image files or URLs")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or http(s) URLs")
+    predict.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
+    predict.add_argument("--top", type=int, default=3, metavar="K", help="show the K most likely digits (default 3)")
+    predict.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    predict.set_defaults(run=command_predict)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy and loss of the committed model on the test set")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    evaluate.set_defaults(run=command_evaluate)
+
+    training = commands.add_parser("train", help="train the model (same as scripts/train.py)")
+    train.add_arguments(training)
+    training.set_defaults(run=command_train)
+
+    commands.add_parser("export", help="export the committed model to ONNX and verify it").set_defaults(
+        run=command_export)
+
+    robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
+    robust.add_argument("--per-style", type=int, default=200)
+    robust.add_argument("--json", action="store_true")
+    robust.set_defaults(run=command_robustness)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; errors the user can act on are printed without a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MnistAppError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,224 @@
+"""The predictor: loads the model once and answers for one image or many.
+
+Two back-ends give the same answers:
+- "onnx" (the fast path, used by the dashboard and the CLI): ONNX Runtime running the ONNX export
+  of the committed Keras model. The export records the SHA-256 of the .h5 it came from, so a
+  retrained model is never answered by a stale export.
+- "keras" (the reference): the .h5 model called directly, `model(x, training=False)`, never
+  `model.predict` per image (Keras documents a large fixed cost per call).
+Both are safe to call from many threads at once, as Streamlit's shared cached resources are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mnist_app import config, preprocess
+from mnist_app.errors import ImageError, ModelFileError
+
+BACKENDS = ("auto", "onnx", "keras")
+UNSURE_BELOW = 0.80  # confidence under which the app says it is unsure
+BATCH_SIZE = 512
+ONNX_SOURCE_KEY = "source_h5_sha256"
+
+
+@dataclass
+class Prediction:
+    """What the model made of one input."""
+
+    digit: int | None
+    confidence: float | None
+    probabilities: np.ndarray | None  # the 10 class probabilities, or None when no digit was found
+    model_input: np.ndarray | None  # the 28x28 image the model saw
+    display: object = None  # PIL picture of the input
+    notes: list[str] = field(default_factory=list)
+    reason: str | None = None  # why no digit was found
+    box: tuple[int, int, int, int] | None = None
+
+    @property
+    def has_digit(self) -> bool:
+        return self.digit is not None
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence is not None and self.confidence < UNSURE_BELOW
+
+    def top(self, k: int = 10) -> list[tuple[int, float]]:
+        """The k most likely digits with their probabilities, most likely first."""
+        if self.probabilities is None:
+            return []
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+    def as_dict(self) -> dict:
+        """JSON-ready summary (the CLI's --json contract)."""
+        return {
+            "digit": self.digit,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 6),
+            "probabilities": None if self.probabilities is None else [round(float(p), 6) for p in self.probabilities],
+        }
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def missing_model_message(path: Path) -> str:
+    return f"No trained model at {path}. Train one with: {config.TRAIN_COMMAND_HINT}"
+
+
+class _KerasBackend:
+    name = "keras"
+
+    def __init__(self, path: Path):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            import keras
+
+            self.model = keras.models.load_model(path, compile=False)
+        except Exception as error:
+            raise ModelFileError(
+                f"The model file {path} could not be read ({type(error).__name__}: {str(error)[:200]}). "
+                f"Retrain it with: {config.TRAIN_COMMAND_HINT}") from None
+        input_shape = tuple(self.model.inputs[0].shape[1:])
+        output_shape = tuple(self.model.outputs[0].shape[1:])
+        _check_shapes(path, input_shape, output_shape)
+        self.parameters = int(self.model.count_params())
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model(batch, training=False))
+
+
+class _OnnxBackend:
+    name = "onnx"
+
+    def __init__(self, path: Path, threads: int = 0):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:
+            raise ModelFileError(f"The ONNX model {path} could not be read ({str(error)[:200]}).") from None
+        model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        _check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
+        self.input_name = model_input.name
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.parameters = int(self.metadata.get("parameters", 0))
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        # InferenceSession.run is thread-safe (ONNX Runtime documents concurrent Run calls).
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+def _check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
+    if input_shape != (28, 28, 1) or output_shape != (config.NUM_CLASSES,):
+        raise ModelFileError(
+            f"{path} is not an MNIST classifier: it takes {input_shape} and returns {output_shape}, "
+            f"but (28, 28, 1) -> (10,) is needed. Retrain with: {config.TRAIN_COMMAND_HINT}")
+
+
+class Predictor:
+    """Loads the model once; predicts one image or many; thread-safe."""
+
+    def __init__(self, models_dir: Path | None = None, backend: str = "auto"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}")
+        self.models_dir = Path(models_dir or config.MODELS_DIR)
+        self.model_path = config.model_path(self.models_dir)
+        if not self.model_path.is_file():
+            raise ModelFileError(missing_model_message(self.model_path))
+        if self.model_path.stat().st_size == 0:
+            raise ModelFileError(f"The model file {self.model_path} is empty. Retrain it with: "
+                                 f"{config.TRAIN_COMMAND_HINT}")
+        self.notes: list[str] = []
+        self._backend = self._load(backend)
+        self._lock = threading.Lock()
+
+    def _load(self, backend: str):
+        onnx_file = config.onnx_path(self.models_dir)
+        if backend in ("auto", "onnx"):
+            problem = None
+            if not onnx_file.is_file():
+                problem = f"no ONNX export at {onnx_file}"
+            else:
+                try:
+                    fast = _OnnxBackend(onnx_file)
+                except (ModelFileError, ImportError) as error:
+                    problem = str(error)
+                else:
+                    if fast.metadata.get(ONNX_SOURCE_KEY) == file_sha256(self.model_path):
+                        return fast
+                    problem = f"{onnx_file.name} was exported from a different {self.model_path.name}"
+            if backend == "onnx":
+                raise ModelFileError(f"Fast path unavailable: {problem}. Re-export with: python -m mnist_app export")
+            self.notes.append(f"Using the Keras reference path: {problem} (run `python -m mnist_app export`).")
+        return _KerasBackend(self.model_path)
+
+    @property
+    def backend(self) -> str:
+        return self._backend.name
+
+    @property
+    def parameters(self) -> int:
+        return self._backend.parameters
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1) of preprocessed images."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1:] != (28, 28, 1):
+            raise ValueError(f"expected a batch of shape (N, 28, 28, 1), got {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, config.NUM_CLASSES), dtype=np.float32)
+        outputs = [self._run(batch[start: start + BATCH_SIZE * 8]) for start in range(0, len(batch), BATCH_SIZE * 8)]
+        return np.concatenate(outputs).astype(np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        if self._backend.name == "onnx":
+            return self._backend(batch)
+        with self._lock:  # Keras models are not documented as safe for concurrent calls
+            return self._backend(batch)
+
+    def predict_image(self, source) -> Prediction:
+        """Preprocess one user image the MNIST way and predict it (ImageError if unreadable)."""
+        return self.predict_prepared([preprocess.prepare_image(source)])[0]
+
+    def predict_prepared(self, prepared: list[preprocess.Prepared]) -> list[Prediction]:
+        """Predict already-prepared images in one batch; those without a digit get no guess."""
+        with_digit = [p for p in prepared if p.has_digit]
+        probabilities = self.predict_batch(preprocess.to_batch([p.model_input for p in with_digit]))
+        answers = iter(probabilities)
+        return [self._prediction(p, next(answers) if p.has_digit else None) for p in prepared]
+
+    def predict_many(self, sources: list) -> list[Prediction | ImageError]:
+        """Predict many inputs in one batch; an unreadable input yields its ImageError in its place."""
+        prepared: list[preprocess.Prepared | ImageError] = []
+        for source in sources:
+            try:
+                prepared.append(preprocess.prepare_image(source))
+            except ImageError as error:
+                prepared.append(error)
+        readable = [p for p in prepared if not isinstance(p, ImageError)]
+        answers = iter(self.predict_prepared(readable))
+        return [p if isinstance(p, ImageError) else next(answers) for p in prepared]
+
+    @staticmethod
+    def _prediction(prepared: preprocess.Prepared, probabilities: np.ndarray | None) -> Prediction:
+        if probabilities is None:
+            return Prediction(None, None, None, None, prepared.display, prepared.notes, prepared.reason, None)
+        digit = int(np.argmax(probabilities))
+        return Prediction(digit, float(probabilities[digit]), probabilities, prepared.model_input,
+                          prepared.display, prepared.notes, None, prepared.box)

@@ -1,0 +1,110 @@
+"""The CNN architectures, one `build_model()` that reads like the README's architecture table.
+
+Every network takes the output of `mnist_app.preprocess`: float32 images of shape (28, 28, 1) with
+ink = 1.0 on a background of 0.0, and returns 10 softmax probabilities.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from mnist_app import config
+
+INPUT_SHAPE = (config.IMAGE_SIZE, config.IMAGE_SIZE, 1)
+ARCHITECTURES = ("default", "medium", "small")
+
+
+def _conv_bn_relu(filters: int) -> list[keras.layers.Layer]:
+    # No bias: batch normalisation's beta does that job.
+    return [
+        layers.Conv2D(filters, 3, use_bias=False),
+        layers.BatchNormalization(),
+        layers.ReLU(),
+    ]
+
+
+def build_default(dropout_rate: float = 0.4) -> keras.Sequential:
+    """The project's network: two VGG-style blocks of 3x3 conv + BN, a 256-unit head, ~0.33 M params."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            *_conv_bn_relu(32),  # 28 -> 26
+            *_conv_bn_relu(32),  # 26 -> 24
+            layers.MaxPooling2D(2),  # 24 -> 12
+            layers.Dropout(0.1),
+            *_conv_bn_relu(64),  # 12 -> 10
+            *_conv_bn_relu(64),  # 10 -> 8
+            layers.MaxPooling2D(2),  # 8 -> 4
+            layers.Dropout(0.1),
+            layers.Flatten(),
+            layers.Dense(256, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Dropout(dropout_rate),
+            layers.Dense(config.NUM_CLASSES, activation="softmax", name="probabilities"),
+        ],
+        name="default",
+    )
+
+
+def build_medium() -> keras.Sequential:
+    """The seeds' classic network: conv 32/64 + dense 128 with dropouts (~225 k params)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(config.NUM_CLASSES, activation="softmax", name="probabilities"),
+        ],
+        name="medium",
+    )
+
+
+def build_small() -> keras.Sequential:
+    """The seeds' smallest network: conv 8/16 + dense 100 with dropouts (~42 k params)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(8, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(100, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(config.NUM_CLASSES, activation="softmax", name="probabilities"),
+        ],
+        name="small",
+    )
+
+
+def build_model(arch: str = "default") -> keras.Model:
+    """Return a fresh, uncompiled network of the named architecture."""
+    builders = {"default": build_default, "medium": build_medium, "small": build_small}
+    if arch not in builders:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return builders[arch]()
+
+
+def fold_ensemble(members: list[keras.Model]) -> keras.Model:
+    """Fold trained members into one Keras model whose output is the mean of their probabilities."""
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    for index, member in enumerate(members):
+        member.name = f"member_{index + 1}"  # unique names are required inside one functional model
+    outputs = layers.Average(name="probabilities")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=f"ensemble_of_{len(members)}")
+
+
+def parameter_count(model: keras.Model) -> int:
+    """Total number of weights (trainable and not) in the model."""
+    return int(model.count_params())

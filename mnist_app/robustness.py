@@ -1,0 +1,182 @@
+"""A robustness set of user-style images that are not MNIST training data.
+
+Each style imitates something users actually send: MNIST *test* digits pasted off-centre at many
+sizes on a canvas, inked on paper, photographed on tinted paper under uneven light and saved as JPEG,
+saved as transparent PNGs, and digits typeset in handwriting fonts. `python -m mnist_app robustness`
+prints the accuracy per style for the project's preprocessing and for a plain 28x28 resize.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+STYLES = ("canvas-offcentre", "paper-inverted", "photo-tinted-jpeg", "transparent-png", "handwriting-fonts")
+FONT_FILES = (
+    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
+    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
+    "/usr/share/fonts/truetype/breip/Breip.ttf",
+    "/usr/share/fonts/truetype/femkeklaver/femkeklaver.ttf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
+    "/usr/share/fonts/truetype/klee/KleeOne-SemiBold.ttf",
+    "/usr/share/fonts/truetype/rufscript/Rufscript010.ttf",
+    "/usr/share/fonts/truetype/sjfonts/SteveHand.ttf",
+)
+DEBIAN_FONT_PACKAGES = ("fonts-humor-sans", "fonts-dkg-handwriting", "fonts-breip", "fonts-femkeklaver",
+                        "fonts-comic-neue", "fonts-klee", "fonts-rufscript", "fonts-sjfonts")
+
+
+@dataclass
+class Case:
+    """One robustness image: its style, true digit and encoded file bytes."""
+
+    style: str
+    label: int
+    payload: bytes
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _scaled_digit(digit: np.ndarray, size: int) -> np.ndarray:
+    """The MNIST digit's ink (0-1) cropped and scaled so its longest side is `size` pixels."""
+    rows = np.flatnonzero(digit.max(axis=1) > 0)
+    cols = np.flatnonzero(digit.max(axis=0) > 0)
+    crop = digit[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    factor = size / max(crop.shape)
+    new_size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+    scaled = Image.fromarray(crop).resize(new_size, Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(scaled, dtype=np.float32) / 255.0, 0.0, 1.0)
+
+
+def _paste(ink: np.ndarray, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    field = np.zeros((height, width), dtype=np.float32)
+    top = int(rng.integers(0, height - ink.shape[0] + 1))
+    left = int(rng.integers(0, width - ink.shape[1] + 1))
+    field[top: top + ink.shape[0], left: left + ink.shape[1]] = ink
+    return field
+
+
+def canvas_offcentre(digit, rng) -> bytes:
+    """White strokes on a black 280x280 canvas, any size from tiny to full, anywhere."""
+    ink = _scaled_digit(digit, int(rng.integers(40, 260)))
+    field = _paste(ink, 280, 280, rng)
+    return _png(Image.fromarray((field * 255).astype(np.uint8)))
+
+
+def paper_inverted(digit, rng) -> bytes:
+    """Dark ink on white paper, off-centre, in a landscape or portrait frame."""
+    height, width = (int(rng.integers(150, 400)), int(rng.integers(150, 400)))
+    ink = _scaled_digit(digit, int(rng.integers(40, min(height, width) - 10)))
+    field = _paste(ink, height, width, rng)
+    return _png(Image.fromarray(((1.0 - field) * 255).astype(np.uint8)))
+
+
+def photo_tinted_jpeg(digit, rng) -> bytes:
+    """Blue or black pen on tinted paper under a lighting gradient, with noise, as a JPEG."""
+    height, width = int(rng.integers(240, 480)), int(rng.integers(240, 480))
+    ink = _scaled_digit(digit, int(rng.integers(80, min(height, width) - 20)))
+    field = _paste(ink, height, width, rng)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = (np.cos(angle) * xx / width + np.sin(angle) * yy / height)
+    light = 0.95 - 0.35 * (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
+    paper = np.array([rng.uniform(0.85, 1.0), rng.uniform(0.8, 0.97), rng.uniform(0.65, 0.9)], dtype=np.float32)
+    pen = np.array([0.1, 0.12, rng.uniform(0.1, 0.6)], dtype=np.float32)
+    colour = paper[None, None] * (1 - field[..., None]) + pen[None, None] * field[..., None]
+    colour = colour * light[..., None] + rng.normal(0, 0.03, size=colour.shape).astype(np.float32)
+    image = Image.fromarray((np.clip(colour, 0, 1) * 255).astype(np.uint8), mode="RGB")
+    return _jpeg(image.filter(ImageFilter.GaussianBlur(0.6)), int(rng.integers(60, 92)))
+
+
+def transparent_png(digit, rng) -> bytes:
+    """Coloured strokes whose alpha is the ink, on a fully transparent background (RGB black)."""
+    ink = _scaled_digit(digit, int(rng.integers(60, 200)))
+    field = _paste(ink, 240, 240, rng)
+    colour = rng.integers(0, 120, size=3)
+    rgba = np.zeros((240, 240, 4), dtype=np.uint8)
+    rgba[..., :3] = np.where(field[..., None] > 0, colour, 0).astype(np.uint8)
+    rgba[..., 3] = (field * 255).astype(np.uint8)
+    return _png(Image.fromarray(rgba, mode="RGBA"))
+
+
+def available_fonts() -> list[str]:
+    """The handwriting fonts from FONT_FILES that are installed on this machine."""
+    return [path for path in FONT_FILES if Path(path).is_file()]
+
+
+def font_digit(label: int, font_path: str, rng) -> bytes:
+    """A digit typeset in a handwriting font, dark on light, at a random size, place and slant."""
+    size = int(rng.integers(60, 200))
+    font = ImageFont.truetype(font_path, size)
+    image = Image.new("L", (size * 2, size * 2), 255)
+    ImageDraw.Draw(image).text((size // 2, size // 4), str(label), fill=0, font=font)
+    image = image.rotate(float(rng.uniform(-10, 10)), fillcolor=255, resample=Image.Resampling.BILINEAR)
+    return _png(image)
+
+
+def build_cases(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, seed: int = 0) -> list[Case]:
+    """The robustness set: `per_style` images in each style, reproducible from the seed."""
+    rng = np.random.default_rng(seed)
+    indices = rng.choice(len(x_test), size=per_style, replace=False)
+    makers = {"canvas-offcentre": canvas_offcentre, "paper-inverted": paper_inverted,
+              "photo-tinted-jpeg": photo_tinted_jpeg, "transparent-png": transparent_png}
+    cases = [Case(style, int(y_test[i]), maker(x_test[i], rng)) for style, maker in makers.items() for i in indices]
+    fonts = available_fonts()
+    for number in range(per_style if fonts else 0):
+        label = number % 10
+        cases.append(Case("handwriting-fonts", label, font_digit(label, fonts[number % len(fonts)], rng)))
+    return cases
+
+
+def naive_input(payload: bytes) -> np.ndarray:
+    """The plain path many tutorials use: decode, greyscale, resize to 28x28, scale to [0, 1]."""
+    image = Image.open(io.BytesIO(payload)).convert("L").resize((28, 28))
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predictor=None, seed: int = 0) -> dict:
+    """Accuracy per style of the project's preprocessing and of the plain resize, on one model."""
+    from mnist_app import inference, preprocess
+
+    predictor = predictor or inference.Predictor()
+    cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
+    results = {}
+    for style in STYLES:
+        chosen = [case for case in cases if case.style == style]
+        if not chosen:
+            continue
+        labels = np.array([case.label for case in chosen])
+        predictions = predictor.predict_many([case.payload for case in chosen])
+        digits = np.array([-1 if p.digit is None else p.digit for p in predictions])
+        naive = predictor.predict_batch(preprocess.to_batch([naive_input(case.payload) for case in chosen]))
+        results[style] = {
+            "images": len(chosen),
+            "accuracy": float(np.mean(digits == labels)),
+            "no_digit": int(np.sum(digits == -1)),
+            "plain_resize_accuracy": float(np.mean(naive.argmax(axis=1) == labels)),
+        }
+    return results
+
+
+def format_table(results: dict) -> str:
+    """The per-style figures as a small text table."""
+    lines = [f"{'style':<20} {'images':>6} {'project':>8} {'plain resize':>13} {'no digit':>9}"]
+    for style, row in results.items():
+        lines.append(f"{style:<20} {row['images']:>6} {row['accuracy']:>8.1%} {row['plain_resize_accuracy']:>13.1%} "
+                     f"{row['no_digit']:>9}")
+    return "\n".join(lines)

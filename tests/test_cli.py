@@ -1,0 +1,96 @@
+"""`python -m mnist_app`: the predict JSON contract, exit codes, evaluate."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from mnist_app import config
+from tests.support import images
+
+
+def run_cli(*arguments, timeout=300):
+    return subprocess.run([sys.executable, "-m", "mnist_app", *map(str, arguments)], cwd=config.PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, mnist):
+    folder = tmp_path_factory.mktemp("cli")
+    paths = {}
+    for index in range(3):
+        paths[f"digit{index}"] = folder / f"digit{index}.png"
+        Image.fromarray(255 - mnist.x_test[index]).save(paths[f"digit{index}"])  # dark ink on white
+    paths["text"] = folder / "notes.png"
+    paths["text"].write_text("this is not an image")
+    paths["blank"] = folder / "blank.png"
+    Image.new("L", (64, 64), 255).save(paths["blank"])
+    paths["missing"] = folder / "missing.png"
+    return paths
+
+
+def test_predict_json_one_line_per_input_in_order_and_batch_survives_bad_files(files, mnist):
+    order = ["digit0", "text", "blank", "missing", "digit1"]
+    result = run_cli("predict", "--json", *(files[name] for name in order))
+    assert result.returncode == 1  # some inputs could not be read
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(files[name]) for name in order]
+    first, text, blank, missing, second = lines
+    assert first["digit"] == int(mnist.y_test[0]) and 0.5 < first["confidence"] <= 1.0
+    assert len(first["probabilities"]) == 10 and abs(sum(first["probabilities"]) - 1) < 1e-3
+    assert "error" not in first and second["digit"] == int(mnist.y_test[1])
+    assert text["digit"] is None and text["probabilities"] is None and "not an image" in text["error"]
+    assert blank == {"path": str(files["blank"]), "digit": None, "confidence": None, "probabilities": None}
+    assert "no such file" in missing["error"]
+
+
+def test_predict_exits_zero_when_every_input_was_read(files):
+    result = run_cli("predict", "--json", files["digit0"], files["blank"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_predict_table_is_readable(files, mnist):
+    result = run_cli("predict", "--top", "2", files["digit2"], files["text"])
+    assert result.returncode == 1
+    header, good, bad = result.stdout.splitlines()
+    assert "digit" in header and "confidence" in header
+    assert good.split()[1] == str(mnist.y_test[2]) and "%" in good
+    assert "error: this is not an image" in bad
+
+
+def test_predict_many_paths_in_one_call(tmp_path, mnist):
+    paths = []
+    for index in range(300):
+        path = tmp_path / f"{index}.png"
+        Image.fromarray(mnist.x_test[index]).save(path)
+        paths.append(path)
+    result = run_cli("predict", "--json", *paths)
+    assert result.returncode == 0, result.stderr
+    digits = [json.loads(line)["digit"] for line in result.stdout.splitlines()]
+    assert len(digits) == 300
+    assert sum(d == int(y) for d, y in zip(digits, mnist.y_test[:300])) >= 297
+
+
+def test_evaluate_json_reports_the_committed_model(mnist):
+    result = run_cli("evaluate", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["accuracy"] >= 0.996 and report["images"] == 10000 and report["backend"] == "onnx"
+
+
+def test_data_prints_a_verified_summary():
+    result = run_cli("data")
+    assert result.returncode == 0
+    assert "980, 1135, 1032" in result.stdout and "verified" in result.stdout
+
+
+def test_missing_model_is_a_clear_error_not_a_traceback(tmp_path, files):
+    import os
+
+    env = {**os.environ, "MNIST_APP_MODELS_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "mnist_app", "predict", str(files["digit0"])],
+                            cwd=config.PROJECT_ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2
+    assert "make train" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,110 @@
+"""The predictor: the committed model's accuracy, fast path = reference path, threads, bad model files."""
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from mnist_app import config, inference, preprocess
+from mnist_app.errors import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def test_images(mnist):
+    return preprocess.normalize_mnist(mnist.x_test)
+
+
+def test_committed_model_reaches_99_6_percent_on_the_real_test_set(predictor, test_images, mnist):
+    assert predictor.backend == "onnx", predictor.notes
+    accuracy = float(np.mean(predictor.predict_batch(test_images).argmax(axis=1) == mnist.y_test))
+    assert accuracy >= 0.996, f"test accuracy {accuracy:.4f}"
+
+
+def test_fast_path_agrees_with_keras_on_all_test_images(predictor, test_images):
+    reference = inference.Predictor(backend="keras").predict_batch(test_images)
+    fast = predictor.predict_batch(test_images)
+    assert np.array_equal(fast.argmax(axis=1), reference.argmax(axis=1))
+    assert np.abs(fast - reference).max() <= 1e-4
+
+
+def test_eight_threads_get_the_sequential_answers(predictor, test_images):
+    singles = [test_images[i: i + 1] for i in range(500)]
+    expected = [predictor.predict_batch(image) for image in singles]
+    results = [[None] * len(singles) for _ in range(8)]
+
+    def worker(slot):
+        for index in np.random.default_rng(slot).permutation(len(singles)):
+            results[slot][index] = predictor.predict_batch(singles[index])
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for per_thread in results:
+        assert all(np.array_equal(got, want) for got, want in zip(per_thread, expected))
+
+
+def test_prediction_reports_digit_confidence_top_k_and_what_the_model_saw(predictor, mnist):
+    from PIL import Image
+
+    from tests.support import images
+
+    result = predictor.predict_image(images.encode(Image.fromarray(mnist.x_test[0])))
+    assert result.digit == 7 and result.confidence > 0.9
+    assert result.model_input.shape == (28, 28)
+    top = result.top(3)
+    assert [digit for digit, _ in top][0] == 7 and top[0][1] >= top[1][1] >= top[2][1]
+    assert np.isclose(result.probabilities.sum(), 1.0, atol=1e-4)
+    assert not result.unsure
+
+
+def test_blank_image_gets_no_guess(predictor):
+    blank = np.zeros((100, 100), dtype=np.uint8)
+    result = predictor.predict_image(blank)
+    assert result.digit is None and result.probabilities is None and "no digit" in result.reason
+
+
+def _copy_models(tmp_path):
+    target = tmp_path / "models"
+    target.mkdir()
+    shutil.copy(config.model_path(), config.model_path(target))
+    shutil.copy(config.onnx_path(), config.onnx_path(target))
+    return target
+
+
+def test_missing_model_says_how_to_train(tmp_path):
+    with pytest.raises(ModelFileError, match="make train"):
+        inference.Predictor(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["empty", "garbage", "truncated"])
+def test_damaged_model_file_is_a_clear_error(tmp_path, damage):
+    models = _copy_models(tmp_path)
+    path = config.model_path(models)
+    content = path.read_bytes()
+    path.write_bytes({"empty": b"", "garbage": b"<html>not hdf5</html>" * 10,
+                      "truncated": content[: len(content) // 3]}[damage])
+    config.onnx_path(models).unlink()
+    with pytest.raises(ModelFileError, match="make train"):
+        inference.Predictor(models)
+
+
+def test_model_with_wrong_shapes_is_refused(tmp_path):
+    import keras
+
+    wrong = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    wrong.save(config.model_path(tmp_path))
+    with pytest.raises(ModelFileError, match="not an MNIST classifier"):
+        inference.Predictor(tmp_path)
+
+
+def test_stale_onnx_export_is_not_used(tmp_path):
+    models = _copy_models(tmp_path)
+    with open(config.model_path(models), "ab") as handle:
+        handle.write(b"\0")  # a different .h5 (HDF5 ignores trailing bytes) than the export came from
+    fallback = inference.Predictor(models)
+    assert fallback.backend == "keras" and "different" in fallback.notes[0]
+    with pytest.raises(ModelFileError, match="export"):
+        inference.Predictor(models, backend="onnx")
