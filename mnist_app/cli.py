@@ -11,7 +11,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from mnist_app import config  # noqa: E402
 from mnist_app.errors import MnistAppError  # noqa: E402
 
 PREDICT_CHUNK = 256  # inputs decoded and predicted together; bounds memory for huge path lists

@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from mnist_app import config, data, preprocess
+from mnist_app import config, data, preprocess, reports
 from mnist_app.inference import ONNX_SOURCE_KEY, file_sha256
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -77,4 +78,5 @@ def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None
     report = agreement(keras_reference(model, verify_images), _OnnxBackend(temporary)(verify_images))
     check_agreement(report, "The ONNX export")
     os.replace(temporary, target)
+    reports.summary_path(models_dir).write_text(json.dumps(reports.describe_model(model), indent=1) + "\n")
     return {"path": str(target), "seconds": round(seconds, 1), **report}

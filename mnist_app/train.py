@@ -232,6 +232,9 @@ def run(args: argparse.Namespace, command: str | None = None) -> dict:
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)  # HDF5 is the product's format; skip Keras' "legacy" notice
     model.save(config.model_path(output_dir), include_optimizer=False)
     config.history_path(output_dir).write_text(json.dumps(history, indent=1) + "\n")
     config.metrics_path(output_dir).write_text(json.dumps(metrics, indent=1) + "\n")

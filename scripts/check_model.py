@@ -15,7 +15,10 @@ def main() -> int:
         print(inference.missing_model_message(model_file), file=sys.stderr)
         return 1
     onnx_file = config.onnx_path()
-    current = onnx_file.is_file() and inference.Predictor(backend="auto").backend == "onnx"
+    from mnist_app import reports
+
+    current = (onnx_file.is_file() and reports.summary_path().is_file()
+               and inference.Predictor(backend="auto").backend == "onnx")
     if not current:
         from mnist_app import export
 

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from mnist_app import config
-from tests.support import images
 
 
 def run_cli(*arguments, timeout=300):

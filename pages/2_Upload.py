@@ -1,0 +1,68 @@
+"""Upload: one image gets a result card; many get a progress bar, a table, a CSV and cards on demand."""
+
+import pandas as pd
+import streamlit as st
+
+from mnist_app import preprocess, ui
+from mnist_app.errors import ImageError
+
+ui.page_setup("Upload")
+st.title("Upload images", icon=":material/upload:")
+predictor = ui.predictor_or_notice()
+files = st.file_uploader(
+    "Images of handwritten digits (PNG, JPEG, BMP, GIF, WebP or TIFF)",
+    type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+    accept_multiple_files=True,
+    key="upload_files",
+    help=f"Up to {preprocess.MAX_INPUT_BYTES // 2**20} MB per file. One digit per image.",
+)
+
+if predictor is None:
+    st.stop()
+if not files:
+    st.info("Choose one or more images. Dark ink on paper and light strokes on a dark background both work.",
+            icon=":material/upload_file:")
+    st.stop()
+
+if len(files) == 1:
+    result = ui.predict_bytes(predictor, files[0].getvalue())
+    if isinstance(result, ImageError):
+        ui.show_image_error(result, files[0].name)
+    else:
+        ui.result_card(result)
+    st.stop()
+
+progress = st.progress(0.0, text=f"Reading {len(files)} images…")
+results = {}
+for index, upload in enumerate(files):
+    results[upload.name] = ui.predict_bytes(predictor, upload.getvalue())
+    progress.progress((index + 1) / len(files), text=f"Read {index + 1} of {len(files)} images")
+progress.empty()
+
+rows = []
+for name, result in results.items():
+    if isinstance(result, ImageError):
+        rows.append({"file": name, "digit": None, "confidence": None, "status": f"error: {result}"})
+    elif not result.has_digit:
+        rows.append({"file": name, "digit": None, "confidence": None, "status": result.reason})
+    else:
+        status = "unsure" if result.unsure else "ok"
+        rows.append({"file": name, "digit": result.digit, "confidence": round(result.confidence, 4), "status": status})
+table = pd.DataFrame(rows).astype({"digit": "Int64"})
+read = sum(not isinstance(r, ImageError) for r in results.values())
+st.success(f"{read} of {len(files)} images read.")
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
+                                                                          format="percent")})
+st.download_button("Download the table (CSV)", table.to_csv(index=False).encode(), "digit_predictions.csv",
+                   "text/csv", key="upload_csv", icon=":material/download:")
+
+chosen = st.multiselect("Show result cards for", list(results), key="upload_cards",
+                        placeholder="Choose files to see what the model saw")
+for name in chosen:
+    with st.container(border=True):
+        result = results[name]
+        if isinstance(result, ImageError):
+            ui.show_image_error(result, name)
+        else:
+            ui.result_card(result, caption=name)

@@ -1,0 +1,48 @@
+"""Random samples: MNIST test digits with the prediction next to the true label."""
+
+import numpy as np
+import streamlit as st
+
+from mnist_app import plots, ui
+
+ui.page_setup("Random samples")
+st.title("Random MNIST test samples", icon=":material/casino:")
+predictor = ui.predictor_or_notice()
+if predictor is None:
+    st.stop()
+
+mnist = ui.mnist_test_set()
+probabilities = ui.test_set_probabilities()
+predicted = probabilities.argmax(axis=1)
+st.session_state.setdefault("samples_seed", 0)
+
+
+def reshuffle():
+    st.session_state["samples_seed"] = int(np.random.default_rng().integers(0, 1_000_000))
+
+
+controls = st.columns([2, 1.2, 1.2, 1.4])
+count = controls[0].slider("Number of samples", 4, 64, 16, step=4, key="samples_count")
+controls[1].number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed")
+controls[2].button("Reshuffle", icon=":material/shuffle:", on_click=reshuffle, key="samples_reshuffle")
+only_wrong = controls[3].toggle("Only misclassified", key="samples_only_wrong")
+
+pool = np.flatnonzero(predicted != mnist.y_test) if only_wrong else np.arange(len(mnist.y_test))
+chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(pool, min(count, len(pool)),
+                                                                               replace=False))
+mistakes = int(np.sum(predicted[chosen] != mnist.y_test[chosen]))
+st.markdown(f"**{len(chosen)} samples**, {mistakes} misclassified (framed in red). "
+            f"Over the whole test set: {int(np.sum(predicted != mnist.y_test))} mistakes in {len(predicted):,}.")
+ui.show_figure(plots.sample_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen],
+                                 probabilities[chosen].max(axis=1), numbers=chosen))
+
+st.subheader("One sample up close")
+index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true {mnist.y_test[i]}, "
+                     f"predicted {predicted[i]}", key="samples_pick")
+if index is not None:
+    picture, chart = st.columns([1, 2])
+    picture.image(ui.upscale(mnist.x_test[index] / 255.0), caption=f"Test image #{index} (true label {mnist.y_test[index]})")
+    with chart:
+        verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
+        st.metric("Prediction", str(predicted[index]), f"{probabilities[index].max():.1%} · {verdict}", delta_color="off", delta_arrow="off")
+        ui.top10_chart(probabilities[index])

@@ -1,0 +1,45 @@
+"""Model: the layers as a table, totals, the architecture in words, downloads."""
+
+import pandas as pd
+import streamlit as st
+
+from mnist_app import config, reports, ui
+
+ui.page_setup("Model")
+st.title("The model", icon=":material/hub:")
+predictor = ui.predictor_or_notice()
+summary = reports.load_model_summary()
+figures = ui.metrics()
+
+if predictor is not None and summary is None:
+    st.info("The layer table is written by the export step: run `python -m mnist_app export`.")
+if predictor is not None and summary is not None:
+    members = (figures or {}).get("ensemble", 1)
+    st.markdown(
+        "Each network is a small VGG-style CNN: two blocks of two 3×3 convolutions (32 then 64 filters), each "
+        "followed by batch normalisation and ReLU, with 2×2 max-pooling and light dropout after each block; then a "
+        "256-unit dense layer with batch normalisation and 40 % dropout, and a 10-way softmax. "
+        + (f"The committed model folds **{members} such networks**, trained with different seeds, into one Keras "
+           "model whose output is the average of their probabilities — an ensemble that makes fewer mistakes than "
+           "any one of them." if members > 1 else "")
+    )
+    totals = st.columns(4)
+    totals[0].metric("Parameters", f"{summary['total_parameters']:,}")
+    totals[1].metric("Trainable", f"{summary['trainable_parameters']:,}")
+    totals[2].metric("Non-trainable", f"{summary['non_trainable_parameters']:,}", "batch-norm statistics",
+                     delta_color="off", delta_arrow="off")
+    totals[3].metric("Layers", len(summary["layers"]))
+    table = pd.DataFrame(summary["layers"]).rename(columns={"name": "name", "type": "type",
+                                                            "output_shape": "output shape", "parameters": "parameters"})
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 * (len(table) + 1), 560))
+
+    st.subheader("Download")
+    downloads = st.columns(2)
+    for column, path, label, mime in (
+        (downloads[0], config.model_path(), "Keras model (.h5)", "application/x-hdf5"),
+        (downloads[1], config.onnx_path(), "ONNX model (.onnx)", "application/octet-stream"),
+    ):
+        if path.is_file():
+            column.download_button(label, path.read_bytes(), path.name, mime, key=f"download_{path.suffix}",
+                                   icon=":material/download:")
+            column.caption(f"{path.name} · {path.stat().st_size / 2**20:.1f} MiB")

@@ -1,0 +1,46 @@
+"""Training history: curves per epoch, final figures, and an over/under-fitting verdict."""
+
+import streamlit as st
+
+from mnist_app import plots, reports, ui
+
+ui.page_setup("Training history")
+st.title("Training history", icon=":material/monitoring:")
+history = ui.history()
+figures = ui.metrics()
+if history is None:
+    ui.model_missing_notice("There is no `models/history.json` to show.")
+    st.stop()
+
+runs = history["runs"]
+names = [run["name"] for run in runs]
+chosen = st.selectbox("Network", names, key="history_run") if len(runs) > 1 else names[0]
+epochs = next(run for run in runs if run["name"] == chosen)["epochs"]
+if len(runs) > 1:
+    st.caption(f"The committed model averages {len(runs)} networks; each was trained on its own and is shown here.")
+
+last = epochs[-1]
+columns = st.columns(4)
+columns[0].metric("Final training accuracy", f"{last['accuracy']:.2%}")
+columns[1].metric("Final validation accuracy", f"{last['val_accuracy']:.2%}")
+columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 60:.1f} min", delta_color="off", delta_arrow="off")
+if figures:
+    columns[3].metric("Test accuracy (whole model)", f"{figures['test_accuracy']:.2%}")
+
+ui.show_figure(plots.training_curves(epochs))
+
+verdict = reports.fit_verdict(epochs)
+show = {"good fit": st.success, "overfitting": st.warning, "underfitting": st.warning}[verdict.label]
+show(f"**Verdict: {verdict.label}** — " + "; ".join(verdict.reasons) + ".")
+st.caption("Rule: " + reports.VERDICT_RULE)
+
+st.subheader("How it was trained")
+st.code(history.get("command", "unknown"), language="bash")
+if figures:
+    st.markdown(f"{figures['training_images']:,} training images, {figures['validation_images']:,} held out for "
+                f"validation (the test set is only used for the final report) · batch {figures['batch_size']} · "
+                f"peak learning rate {figures['learning_rate']} · augmentation {'on' if figures['augment'] else 'off'} · "
+                f"{figures['training_seconds'] / 60:.1f} minutes in all on "
+                f"TensorFlow {figures['versions']['tensorflow']}.")
+with st.expander("Every epoch"):
+    st.dataframe(epochs, width="stretch")

@@ -1,0 +1,44 @@
+"""Evaluation: test accuracy and loss, per-class scores, the confusion matrix, the mistakes."""
+
+import pandas as pd
+import streamlit as st
+
+from mnist_app import plots, ui
+
+ui.page_setup("Evaluation")
+st.title("Evaluation on the 10,000 test images", icon=":material/fact_check:")
+figures = ui.metrics()
+if figures is None:
+    ui.model_missing_notice("There is no `models/metrics.json` to show.")
+    st.stop()
+st.caption("Computed once by the training step (`models/metrics.json`), not on every visit.")
+
+columns = st.columns(4)
+columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}")
+columns[1].metric("Test loss", f"{figures['test_loss']:.4f}")
+columns[2].metric("Mistakes", f"{figures['errors']} / {figures['count']:,}")
+columns[3].metric("Validation accuracy", f"{figures['validation_accuracy']:.2%}")
+
+left, right = st.columns([1, 1.15], gap="large")
+with left:
+    st.subheader("Per digit")
+    per_class = pd.DataFrame(figures["per_class"])[["digit", "precision", "recall", "f1", "support"]]
+    st.dataframe(per_class.style.format({"precision": "{:.2%}", "recall": "{:.2%}", "f1": "{:.2%}"})
+                 .background_gradient(subset=["f1"], cmap="RdYlGn", vmin=0.98, vmax=1.0),
+                 hide_index=True, width="stretch", height=35 * 11 + 3)
+with right:
+    st.subheader("Confusion matrix")
+    ui.show_figure(plots.confusion_heatmap(figures["confusion_matrix"]))
+
+st.subheader("Misclassified test images")
+mistakes = figures["misclassified"]
+shown = st.slider("How many", 8, min(64, max(8, len(mistakes))), min(24, len(mistakes)), step=8,
+                  key="evaluation_mistakes") if len(mistakes) > 8 else len(mistakes)
+if mistakes:
+    mnist = ui.mnist_test_set()
+    chosen = mistakes[:shown]
+    indices = [m["index"] for m in chosen]
+    ui.show_figure(plots.sample_grid(mnist.x_test[indices], [m["true"] for m in chosen],
+                                     [m["predicted"] for m in chosen], [m["confidence"] for m in chosen],
+                                     numbers=indices))
+    st.caption("Most confident mistakes first. Many are digits a person would also hesitate over.")

@@ -1,0 +1,85 @@
+"""Start the dashboard on a free loopback port for browser tests, and stop it by its PID."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from mnist_app import config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = {  # URL path -> the page title shown on it
+    "": "Handwritten digit recognizer",
+    "Draw": "Draw a digit",
+    "Upload": "Upload images",
+    "Camera": "Camera",
+    "From_URL": "From a URL",
+    "Random_samples": "Random MNIST test samples",
+    "Model": "The model",
+    "Training_history": "Training history",
+    "Evaluation": "Evaluation on the 10,000 test images",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(extra_env=None, log_path=None):
+    """Yield the base URL of a fresh `streamlit run Home.py`; kill its process group afterwards."""
+    port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    log = open(log_path or os.devnull, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=config.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not become healthy within 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def wait_for_page(page, title: str, timeout_ms: int = 60_000) -> None:
+    """Wait until the page shows its title and Streamlit has finished running the script."""
+    page.get_by_role("heading").filter(has_text=title).first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has finished the current script run and no spinner is left."""
+    # Streamlit's own e2e tests wait on this attribute; spinners cover cached work still loading.
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stSpinner\"]').length === 0",
+                           timeout=timeout_ms)
+    page.wait_for_timeout(400)

@@ -1,0 +1,103 @@
+"""A real browser (Playwright + Debian's Chromium) against a Streamlit server started by the test."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_app import config
+from tests.support import server
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
+ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
+
+if not os.path.exists(server.CHROMIUM):
+    pytest.skip(f"{server.CHROMIUM} is missing: run `make browser` (apt-get install chromium)", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+# Strokes in canvas pixels (280x280): each a list of (x, y) points drawn with the mouse held down.
+DIGIT_STROKES = {
+    "1": [[(150, 40), (140, 245)]],
+    "7": [[(70, 55), (215, 55), (120, 245)]],
+    "0": [[(140 + 62 * math.sin(t), 140 - 95 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]],
+    "4": [[(170, 40), (70, 170), (215, 170)], [(170, 40), (170, 250)]],
+}
+
+
+@pytest.fixture(scope="module")
+def app():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log") as base:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            yield base, page
+            browser.close()
+
+
+def open_page(page, base, path):
+    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+    server.wait_for_page(page, server.PAGES[path])
+
+
+@pytest.mark.parametrize("path", list(server.PAGES))
+def test_every_page_opens_without_an_error_box(app, path):
+    base, page = app
+    open_page(page, base, path)
+    page.screenshot(path=str(SCREENSHOTS / f"{path or 'Home'}.png"), full_page=True)
+    assert page.locator(ERROR_BOXES).count() == 0
+
+
+def draw(page, strokes):
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        (x, y), rest = stroke[0], stroke[1:]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+        page.mouse.up()
+        page.wait_for_timeout(250)
+
+
+def shown_digit(page, expected, timeout_ms=20_000):
+    value = page.locator("[data-testid='stMetricValue']").first
+    try:
+        page.wait_for_function(
+            "expected => { const v = document.querySelector(\"[data-testid='stMetricValue']\");"
+            " return v && v.innerText.trim() === expected; }", arg=expected, timeout=timeout_ms)
+    except playwright_api.TimeoutError:
+        pass
+    return value.inner_text().strip() if value.count() else None
+
+
+def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
+    base, page = app
+    open_page(page, base, "Draw")
+    for digit, strokes in DIGIT_STROKES.items():
+        draw(page, strokes)
+        assert shown_digit(page, digit) == digit, f"drew a {digit}"
+        server.wait_idle(page)
+        page.screenshot(path=str(SCREENSHOTS / f"Draw_{digit}.png"), full_page=True)
+        assert page.locator(ERROR_BOXES).count() == 0
+        page.get_by_role("button", name="Clear").click()
+        page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
+
+
+def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
+    base, page = app
+    open_page(page, base, "Upload")
+    path = tmp_path / "my_digit.png"
+    Image.fromarray(255 - mnist.x_test[0]).resize((140, 140)).save(path)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    assert shown_digit(page, str(mnist.y_test[0])) == str(mnist.y_test[0])
+    page.get_by_text("What the model sees").first.wait_for()
+    server.wait_idle(page)
+    page.screenshot(path=str(SCREENSHOTS / "Upload_result.png"), full_page=True)
+    assert page.locator(ERROR_BOXES).count() == 0

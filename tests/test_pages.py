@@ -1,0 +1,209 @@
+"""Every page under Streamlit's AppTest: no exception, the key texts and figures, real predictions."""
+
+import base64
+import http.server
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from mnist_app import config
+from tests.support import images
+
+TIMEOUT = 120
+
+
+def page(path: str) -> AppTest:
+    return AppTest.from_file(str(config.PROJECT_ROOT / path), default_timeout=TIMEOUT)
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text the page shows, joined."""
+    parts = [element.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title",
+                                        "subheader") for element in getattr(at, kind)]
+    return "\n".join(str(part) for part in parts)
+
+
+def digit_png(mnist, index: int, size: int = 280, invert: bool = False) -> bytes:
+    digit = Image.fromarray(mnist.x_test[index]).resize((size, size), Image.Resampling.BICUBIC)
+    if invert:
+        digit = Image.fromarray(255 - np.asarray(digit))
+    return images.encode(digit)
+
+
+ALL_PAGES = ["Home.py", "pages/1_Draw.py", "pages/2_Upload.py", "pages/3_Camera.py", "pages/4_From_URL.py",
+             "pages/5_Random_samples.py", "pages/6_Model.py", "pages/7_Training_history.py", "pages/8_Evaluation.py"]
+
+
+@pytest.mark.parametrize("path", ALL_PAGES)
+def test_every_page_runs_without_exception(path):
+    at = page(path).run()
+    assert not at.exception, at.exception
+    assert at.title and at.title[0].value
+
+
+def test_home_shows_the_model_status(mnist):
+    at = page("Home.py").run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert float(metrics["Test accuracy"].rstrip("%")) >= 99.6
+    assert metrics["Inference"] == "ONNX"
+    assert "Trained with" in texts(at)
+
+
+def test_draw_page_invites_drawing_on_an_empty_canvas():
+    at = page("pages/1_Draw.py").run()
+    assert "Draw a digit (0–9)" in texts(at)
+    assert not at.metric
+
+
+def _inject_drawing(at: AppTest, png: bytes) -> None:
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    at.session_state["draw_canvas_0"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
+                                         "backgroundFit": None}
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_draw_page_predicts_an_injected_canvas_drawing(mnist, index):
+    at = page("pages/1_Draw.py").run()
+    _inject_drawing(at, digit_png(mnist, index))
+    at.run()
+    assert not at.exception
+    assert at.metric[0].label == "Prediction" and at.metric[0].value == str(mnist.y_test[index])
+
+
+def test_draw_page_blank_canvas_is_not_a_prediction():
+    at = page("pages/1_Draw.py").run()
+    _inject_drawing(at, images.encode(Image.new("RGB", (280, 280), 0)))
+    at.run()
+    assert not at.metric and "canvas is empty" in texts(at)
+
+
+def test_upload_one_image_gives_a_result_card(mnist):
+    at = page("pages/2_Upload.py").run()
+    at.file_uploader(key="upload_files").set_value(("digit.png", digit_png(mnist, 3, invert=True), "image/png")).run()
+    assert not at.exception
+    assert at.metric[0].value == str(mnist.y_test[3])
+
+
+def test_upload_many_images_gives_a_table_with_per_file_status(mnist):
+    at = page("pages/2_Upload.py").run()
+    files = [("a.png", digit_png(mnist, 0), "image/png"),
+             ("broken.png", b"this is not an image", "image/png"),
+             ("blank.png", images.encode(Image.new("L", (50, 50), 255)), "image/png"),
+             ("b.png", digit_png(mnist, 1, invert=True), "image/png")]
+    at.file_uploader(key="upload_files").set_value(files).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["a.png", "broken.png", "blank.png", "b.png"]
+    assert table["digit"][0] == mnist.y_test[0] and table["digit"][3] == mnist.y_test[1]
+    assert table["status"][1].startswith("error: this is not an image")
+    assert table["status"][2].startswith("no digit found")
+    assert "3 of 4 images read" in texts(at)
+
+
+def test_upload_single_bad_file_is_a_clear_error():
+    at = page("pages/2_Upload.py").run()
+    at.file_uploader(key="upload_files").set_value(("empty.png", b"", "image/png")).run()
+    assert not at.exception
+    assert "empty" in at.error[0].value
+
+
+def test_camera_page_explains_what_to_do():
+    at = page("pages/3_Camera.py").run()
+    assert "Take Photo" in texts(at)
+
+
+class _ImageHandler(http.server.BaseHTTPRequestHandler):
+    payload = b""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def image_server(mnist):
+    _ImageHandler.payload = digit_png(mnist, 4, invert=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ImageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/digit.png"
+    server.shutdown()
+    server.server_close()
+
+
+def _submit_url(url: str) -> AppTest:
+    at = page("pages/4_From_URL.py").run()
+    at.text_input(key="url_input").input(url)
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
+def test_url_page_refuses_loopback_by_default(image_server):
+    at = _submit_url(image_server)
+    assert "loopback" in at.error[0].value and not at.metric
+
+
+def test_url_page_predicts_when_private_addresses_are_allowed(image_server, monkeypatch, mnist):
+    monkeypatch.setenv("MNIST_APP_ALLOW_PRIVATE_URLS", "1")
+    at = _submit_url(image_server)
+    assert at.metric[0].value == str(mnist.y_test[4])
+
+
+def test_url_page_refuses_other_schemes():
+    at = _submit_url("file:///etc/passwd")
+    assert "only http:// and https://" in at.error[0].value
+
+
+def test_random_samples_grid_and_misclassified_switch():
+    at = page("pages/5_Random_samples.py").run()
+    assert "**16 samples**" in texts(at)
+    at.slider(key="samples_count").set_value(32).run()
+    assert "**32 samples**" in texts(at)
+    at.toggle(key="samples_only_wrong").set_value(True).run()
+    assert not at.exception
+    summary = next(m.value for m in at.markdown if "samples**" in m.value)
+    shown = int(summary.split("**")[1].split()[0])
+    assert f"{shown} misclassified" in summary  # every sample shown is a mistake
+    assert at.metric[0].label == "Prediction"
+
+
+def test_model_page_lists_layers_and_totals():
+    at = page("pages/6_Model.py").run()
+    table = at.dataframe[0].value
+    assert {"name", "type", "output shape", "parameters"} <= set(table.columns)
+    assert "Conv2D" in set(table["type"])
+    totals = {metric.label: metric.value for metric in at.metric}
+    assert int(totals["Parameters"].replace(",", "")) == int(table["parameters"].sum())
+
+
+def test_training_history_shows_a_verdict_and_its_rule():
+    at = page("pages/7_Training_history.py").run()
+    shown = texts(at)
+    assert "Verdict:" in shown and "Rule:" in shown
+    assert any(metric.label == "Final validation accuracy" for metric in at.metric)
+
+
+def test_evaluation_page_shows_accuracy_and_per_class_scores():
+    at = page("pages/8_Evaluation.py").run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert float(metrics["Test accuracy"].rstrip("%")) >= 99.6
+    per_class = at.dataframe[0].value
+    assert list(per_class["digit"]) == list(range(10)) and per_class["support"].sum() == 10000
+
+
+@pytest.mark.parametrize("path", ALL_PAGES)
+def test_every_page_without_a_model_says_how_to_train(path, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    at = page(path).run()
+    assert not at.exception, at.exception
+    assert "make train" in texts(at)
