@@ -10,7 +10,9 @@ Guards, following OWASP's SSRF prevention cheat sheet:
 - time-outs on connect and on the whole transfer; the body is streamed and cut at MAX_BYTES
   whatever Content-Length claims; only image/* content types are accepted.
 
-A private network can be allowed for a local deployment with MNIST_APP_ALLOW_PRIVATE_URLS=1.
+A local deployment can allow its private network with MNIST_APP_ALLOW_PRIVATE_URLS=1 (loopback,
+private ranges, carrier-grade NAT and IPv6 unique-local; link-local and metadata addresses stay
+refused). The value `loopback` allows only this machine: the test suite's setting.
 """
 
 from __future__ import annotations
@@ -44,30 +46,59 @@ class Fetched:
     content_type: str
 
 
-def private_allowed() -> bool:
-    """True when the deployment allows fetching from private addresses (off by default)."""
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
+PRIVATE_NETWORK = frozenset({"loopback", "private", "cgnat", "unique-local"})
+REFUSALS = {
+    "loopback": "a loopback address (this server itself)",
+    "link-local": "a link-local address (this includes cloud metadata services such as 169.254.169.254)",
+    "cgnat": "a carrier-grade NAT (shared) address",
+    "unique-local": "an IPv6 unique-local (private) address",
+    "private": "a private-network address",
+    "reserved": "a reserved or non-public address",
+}
 
 
-def address_refusal(address: str) -> str | None:
-    """Why an IP address may not be fetched from, or None when it is a public address."""
+def allowed_from_environment() -> frozenset[str]:
+    """The non-public address kinds this deployment allows (none unless configured)."""
+    value = os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower()
+    if value == "loopback":
+        return frozenset({"loopback"})
+    if value in ("1", "true", "yes", "private"):
+        return PRIVATE_NETWORK
+    return frozenset()
+
+
+def address_kind(address: str) -> str | None:
+    """The kind of non-public address this is ("loopback", "private", ...), or None if it is public."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
-            return address_refusal(str(ip.ipv4_mapped)) and "an IPv4-mapped IPv6 address of a non-public host"
+            return address_kind(str(ip.ipv4_mapped))
         if ip in ipaddress.ip_network("fc00::/7"):
-            return "an IPv6 unique-local (private) address"
+            return "unique-local"
+    if ip.is_unspecified or ip.is_multicast:
+        return "reserved"
     if ip.is_loopback:
-        return "a loopback address (this server itself)"
+        return "loopback"
     if ip.is_link_local:
-        return "a link-local address (this includes cloud metadata services such as 169.254.169.254)"
+        return "link-local"
     if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"):
-        return "a carrier-grade NAT (shared) address"
+        return "cgnat"
     if ip.is_private:
-        return "a private-network address"
+        return "private"
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
-        return "a reserved or non-public address"
+        return "reserved"
     return None
+
+
+def address_refusal(address: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """Why an IP address may not be fetched from, or None when it may."""
+    kind = address_kind(address)
+    if kind is None or kind in allowed:
+        return None
+    reason = REFUSALS[kind]
+    if ":" in address and ipaddress.ip_address(address.split("%")[0]).ipv4_mapped is not None:
+        reason = f"an IPv4-mapped IPv6 form of {reason}"
+    return reason
 
 
 def _split(url: str):
@@ -87,7 +118,7 @@ def _split(url: str):
     return parts, scheme, parts.hostname, port or (443 if scheme == "https" else 80)
 
 
-def resolve_checked(host: str, port: int, allow_private: bool) -> str:
+def resolve_checked(host: str, port: int, allowed: frozenset[str]) -> str:
     """Resolve a host and return an address that may be connected to, or raise UrlError."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -96,12 +127,11 @@ def resolve_checked(host: str, port: int, allow_private: bool) -> str:
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
         raise UrlError(f"the host {host!r} has no address")
-    if not allow_private:
-        for address in addresses:
-            reason = address_refusal(address)
-            if reason:
-                where = host if host.strip("[]") == address else f"{host} resolves to {address}, which"
-                raise UrlError(f"refused: {where} is {reason}")
+    for address in addresses:
+        reason = address_refusal(address, allowed)
+        if reason:
+            where = host if host.strip("[]") == address else f"{host} resolves to {address}, which"
+            raise UrlError(f"refused: {where} is {reason}")
     return addresses[0]
 
 
@@ -124,15 +154,19 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
 
 
-def fetch_image_bytes(url: str, *, allow_private: bool | None = None, max_bytes: int = MAX_BYTES,
+def fetch_image_bytes(url: str, *, allowed: frozenset[str] | None = None, max_bytes: int = MAX_BYTES,
                       total_timeout: float = TOTAL_TIMEOUT) -> Fetched:
-    """Download an image from an http(s) URL with every guard on; raise UrlError with the reason."""
-    allow_private = private_allowed() if allow_private is None else allow_private
+    """Download an image from an http(s) URL with every guard on; raise UrlError with the reason.
+
+    `allowed` names the non-public address kinds that may be fetched from (default: the
+    MNIST_APP_ALLOW_PRIVATE_URLS setting, which allows none).
+    """
+    allowed = allowed_from_environment() if allowed is None else frozenset(allowed)
     deadline = time.monotonic() + total_timeout
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         parts, scheme, host, port = _split(current)
-        address = resolve_checked(host, port, allow_private)
+        address = resolve_checked(host, port, allowed)
         connection_type = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
         timeout = max(0.1, min(CONNECT_TIMEOUT, deadline - time.monotonic()))
         connection = connection_type(host, port, address, timeout)
@@ -151,7 +185,10 @@ def fetch_image_bytes(url: str, *, allow_private: bool | None = None, max_bytes:
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if not content_type.startswith("image/"):
                 raise UrlError(f"the URL is not an image (content type {content_type or 'missing'!r})")
-            body = _read_capped(response, connection, max_bytes, deadline)
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise UrlError(f"the image is larger than the {max_bytes / 2**20:.0f} MiB limit")
+            body = _read_capped(response, connection, max_bytes, deadline)  # the cap holds without a header too
             return Fetched(current, body, content_type)
         except UrlError:
             raise

@@ -10,11 +10,9 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
-from PIL import Image
 
-from mnist_app import config, inference, reports
+from mnist_app import card, config, inference, reports
 from mnist_app.errors import ImageError, ModelFileError
 
 PAGE_ICON = ":material/edit_note:"
@@ -88,27 +86,21 @@ def mnist_test_set():
     return data.load_mnist()
 
 
-def upscale(model_input: np.ndarray, size: int = 168) -> Image.Image:
-    """The 28x28 model input as a crisp, enlarged picture."""
-    picture = Image.fromarray((np.clip(model_input, 0, 1) * 255).astype(np.uint8))
-    return picture.resize((size, size), Image.Resampling.NEAREST)
-
-
 def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
     """All ten classes as horizontal bars, most likely first."""
-    frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": np.asarray(probabilities, float)})
+    frame = card.ranking_frame(probabilities)
     # With horizontal=True the labels follow the columns: x is the digit axis, y the probability axis.
     st.bar_chart(frame, x="digit", y="probability", horizontal=True, sort="-probability", height=height,
                  x_label="digit", y_label="probability")
 
 
-def confidence_message(prediction: inference.Prediction) -> None:
+def confidence_message(shown: dict) -> None:
     """The digit, its confidence, and a plain warning when the model is unsure."""
-    st.metric("Prediction", str(prediction.digit), f"{prediction.confidence:.1%} confident",
+    st.metric("Prediction", str(shown["digit"]), f"{shown['confidence']:.1%} confident",
               delta_color="off", delta_arrow="off")
     slot = st.empty()  # always present, so the chart below keeps its place while the user draws
-    if prediction.unsure:
-        runner_up, runner_probability = prediction.top(2)[1]
+    if shown["unsure"]:
+        runner_up, runner_probability = shown["runner_up"]
         slot.warning(f"Not sure: this could also be a **{runner_up}** ({runner_probability:.0%}). "
                    "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
 
@@ -122,14 +114,15 @@ def result_card(prediction: inference.Prediction, *, show_original: bool = True,
             st.image(prediction.display, caption="Your image", width=220)
         st.info(f"{prediction.reason[0].upper()}{prediction.reason[1:]}.", icon=":material/search_off:")
         return
+    shown = card.card_data(prediction)
     columns = st.columns([1, 1, 1.6] if show_original else [1, 1.6])
     if show_original:
         columns[0].image(prediction.display, caption="Your image", width="stretch")
-    columns[-2].image(upscale(prediction.model_input), caption="What the model sees (28×28)", width="stretch")
+    columns[-2].image(shown["picture"], caption="What the model sees (28×28)", width="stretch")
     with columns[-1]:
-        confidence_message(prediction)
+        confidence_message(shown)
         top10_chart(prediction.probabilities)
-    for note in prediction.notes:
+    for note in shown["notes"]:
         st.caption(f":material/info: {note[0].upper()}{note[1:]}.")
 
 

@@ -1,9 +1,8 @@
 """Upload: one image gets a result card; many get a progress bar, a table, a CSV and cards on demand."""
 
-import pandas as pd
 import streamlit as st
 
-from mnist_app import preprocess, ui
+from mnist_app import card, preprocess, ui
 from mnist_app.errors import ImageError
 
 ui.page_setup("Upload")
@@ -35,20 +34,12 @@ if len(files) == 1:
 progress = st.progress(0.0, text=f"Reading {len(files)} images…")
 results = {}
 for index, upload in enumerate(files):
-    results[upload.name] = ui.predict_bytes(predictor, upload.getvalue())
+    name = upload.name if upload.name not in results else f"{upload.name} (#{index + 1})"  # same name twice
+    results[name] = ui.predict_bytes(predictor, upload.getvalue())
     progress.progress((index + 1) / len(files), text=f"Read {index + 1} of {len(files)} images")
 progress.empty()
 
-rows = []
-for name, result in results.items():
-    if isinstance(result, ImageError):
-        rows.append({"file": name, "digit": None, "confidence": None, "status": f"error: {result}"})
-    elif not result.has_digit:
-        rows.append({"file": name, "digit": None, "confidence": None, "status": result.reason})
-    else:
-        status = "unsure" if result.unsure else "ok"
-        rows.append({"file": name, "digit": result.digit, "confidence": round(result.confidence, 4), "status": status})
-table = pd.DataFrame(rows).astype({"digit": "Int64"})
+table = card.batch_table(results)
 read = sum(not isinstance(r, ImageError) for r in results.values())
 st.success(f"{read} of {len(files)} images read.")
 st.dataframe(table, hide_index=True, width="stretch",

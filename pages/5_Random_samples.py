@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from mnist_app import plots, ui
+from mnist_app import card, plots, ui
 
 ui.page_setup("Random samples")
 st.title("Random MNIST test samples", icon=":material/casino:")
@@ -41,7 +41,8 @@ index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true
                      f"predicted {predicted[i]}", key="samples_pick")
 if index is not None:
     picture, chart = st.columns([1, 2])
-    picture.image(ui.upscale(mnist.x_test[index] / 255.0), caption=f"Test image #{index} (true label {mnist.y_test[index]})")
+    picture.image(card.upscale(mnist.x_test[index] / 255.0),
+                  caption=f"Test image #{index} (true label {mnist.y_test[index]})")
     with chart:
         verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
         st.metric("Prediction", str(predicted[index]), f"{probabilities[index].max():.1%} · {verdict}", delta_color="off", delta_arrow="off")

@@ -154,7 +154,7 @@ def test_url_page_refuses_loopback_by_default(image_server):
 
 
 def test_url_page_predicts_when_private_addresses_are_allowed(image_server, monkeypatch, mnist):
-    monkeypatch.setenv("MNIST_APP_ALLOW_PRIVATE_URLS", "1")
+    monkeypatch.setenv("MNIST_APP_ALLOW_PRIVATE_URLS", "loopback")
     at = _submit_url(image_server)
     assert at.metric[0].value == str(mnist.y_test[4])
 
