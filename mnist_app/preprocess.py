@@ -176,9 +176,9 @@ def _array_to_arrays(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         top = 65535.0 if array.dtype.itemsize >= 2 and array.max(initial=0) > 255 else 255.0
         values = array.astype(np.float32) / top
     elif np.issubdtype(array.dtype, np.floating):
-        values = array.astype(np.float32)
-        if not np.all(np.isfinite(values)):
+        if not np.all(np.isfinite(array)):
             raise ImageError("the image array contains NaN or infinite values")
+        values = np.clip(array.astype(np.float64), -1.0, 65535.0).astype(np.float32)  # float64 may not fit float32
         if values.max(initial=0.0) > 1.0:
             values = values / 255.0
     else:
@@ -216,7 +216,12 @@ def decode_image(source) -> tuple[Decoded, bool]:
             _check_pixels(*image.size)
         else:
             image, notes = _open_pil(_read_bytes(source))
-        gray, alpha, display = _pil_to_arrays(image)
+        try:
+            gray, alpha, display = _pil_to_arrays(image)
+        except ImageError:
+            raise
+        except Exception as error:  # an odd mode or palette Pillow opened but cannot convert
+            raise ImageError(f"the image could not be decoded ({type(error).__name__}: {error})") from None
     original_size = (gray.shape[1], gray.shape[0])
     gray, background = _composite(gray, alpha, notes)
     display = _display_picture(gray, display, background)
@@ -259,6 +264,8 @@ def _border(gray: np.ndarray) -> np.ndarray:
 
 def _noise_sigma(gray: np.ndarray) -> float:
     """Robust estimate of pixel noise from neighbour differences (0 for clean synthetic images)."""
+    if gray.shape[1] < 2:
+        return 0.0
     differences = np.abs(np.diff(gray, axis=1))
     return float(np.median(differences)) * 1.4826 / np.sqrt(2.0)
 

@@ -88,6 +88,7 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         assert page.locator(ERROR_BOXES).count() == 0
         page.get_by_role("button", name="Clear").click()
         page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
+        server.wait_idle(page)  # the fresh, empty canvas is mounted
 
 
 def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
