@@ -7,7 +7,7 @@ import pandas as pd
 from PIL import Image
 
 from mnist_app.errors import ImageError
-from mnist_app.inference import Prediction
+from mnist_app.inference import UNSURE_BELOW, Prediction
 
 PICTURE_SIZE = 168  # 28 x 6: every model pixel becomes a crisp 6x6 block
 
@@ -51,3 +51,18 @@ def batch_table(results: dict) -> pd.DataFrame:
             rows.append({"file": name, "digit": result.digit, "confidence": round(result.confidence, 4),
                          "status": "unsure" if result.unsure else "ok"})
     return pd.DataFrame(rows, columns=["file", "digit", "confidence", "status"]).astype({"digit": "Int64"})
+
+
+def number_table(results: dict) -> pd.DataFrame:
+    """One row per file (file, number, digits, confidence = the least sure digit's, status)."""
+    rows = []
+    for name, result in results.items():
+        if isinstance(result, ImageError):
+            rows.append({"file": name, "number": None, "digits": None, "confidence": None, "status": f"error: {result}"})
+        elif result.number is None:
+            rows.append({"file": name, "number": None, "digits": 0, "confidence": None, "status": result.reason})
+        else:
+            lowest = min(d.confidence for d in result.digits)
+            rows.append({"file": name, "number": result.number, "digits": len(result.digits),
+                         "confidence": round(lowest, 4), "status": "unsure" if lowest < UNSURE_BELOW else "ok"})
+    return pd.DataFrame(rows, columns=["file", "number", "digits", "confidence", "status"])

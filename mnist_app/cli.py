@@ -1,4 +1,4 @@
-"""`python -m mnist_app`: data, predict, evaluate, train, export, robustness."""
+"""`python -m mnist_app`: data, predict, evaluate, train, export, calibrate, robustness."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from mnist_app import config  # noqa: E402
 from mnist_app.errors import MnistAppError  # noqa: E402
 
 PREDICT_CHUNK = 256  # inputs decoded and predicted together; bounds memory for huge path lists
@@ -42,6 +43,8 @@ def command_predict(args) -> int:
 
     predictor = inference.Predictor(backend=args.backend)
     failures = 0
+    if args.number:
+        return _predict_numbers(predictor, args)
     if not args.json:
         print(f"{'input':<40} {'digit':>5} {'confidence':>10}  top {args.top}")
     for start in range(0, len(args.paths), PREDICT_CHUNK):
@@ -61,6 +64,32 @@ def command_predict(args) -> int:
     return 1 if failures else 0
 
 
+def _predict_numbers(predictor, args) -> int:
+    """`predict --number`: one whole number per input, digit by digit, with boxes."""
+    from mnist_app import numbers
+
+    failures = 0
+    if not args.json:
+        print(f"{'input':<40} {'number':>12}  digits (confidence)")
+    for item in args.paths:
+        try:
+            reading = numbers.read_number(predictor, _read_source(item))
+        except MnistAppError as error:
+            failures += 1
+            line = ({"path": item, "number": None, "digits": [], "error": str(error)} if args.json
+                    else f"{_short(item):<40} {'-':>12}  error: {error}")
+        else:
+            line = ({"path": item, **reading.as_dict()} if args.json else
+                    f"{_short(item):<40} {reading.number or '-':>12}  " + (", ".join(
+                        f"{d.digit} ({d.confidence:.0%})" for d in reading.digits) or reading.reason))
+        print(json.dumps(line) if args.json else line, flush=True)
+    return 1 if failures else 0
+
+
+def _short(item: str) -> str:
+    return item if len(item) <= 40 else "…" + item[-39:]
+
+
 def _format_json(item: str, result) -> str:
     from mnist_app.errors import ImageError
 
@@ -73,7 +102,7 @@ def _format_json(item: str, result) -> str:
 def _format_row(item: str, result, top: int) -> str:
     from mnist_app.errors import ImageError
 
-    name = item if len(item) <= 40 else "…" + item[-39:]
+    name = _short(item)
     if isinstance(result, ImageError):
         return f"{name:<40} {'-':>5} {'-':>10}  error: {result}"
     if not result.has_digit:
@@ -121,6 +150,28 @@ def command_export(args) -> int:
     return 0
 
 
+def command_calibrate(args) -> int:
+    import numpy as np
+
+    from mnist_app import calibration, data, inference, preprocess, reports, train
+
+    metrics = reports.load_metrics()
+    if metrics is None:
+        raise MnistAppError(f"No {config.metrics_path()} to update. Train first: {config.TRAIN_COMMAND_HINT}")
+    predictor = inference.Predictor(backend=args.backend)
+    mnist = data.load_mnist()
+    _, (x_val, y_val) = train.split_validation(mnist.x_train, mnist.y_train, metrics["validation_images"])
+    val = predictor.predict_batch(preprocess.normalize_mnist(x_val)).astype(np.float64)
+    test = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test)).astype(np.float64)
+    metrics["calibration"] = calibration.calibration_report(val, y_val, test, mnist.y_test)
+    metrics["calibration"]["command"] = "python -m mnist_app calibrate"
+    config.metrics_path().write_text(json.dumps(metrics, indent=1) + "\n")
+    figures = metrics["calibration"]
+    print(f"Temperature {figures['temperature']:.3f}: test ECE {figures['test_ece_before']:.4f} -> "
+          f"{figures['test_ece_after']:.4f}, NLL {figures['test_nll_before']:.4f} -> {figures['test_nll_after']:.4f}.")
+    return 0
+
+
 def command_robustness(args) -> int:
     from mnist_app import data, robustness
 
@@ -145,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or http(s) URLs")
     predict.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     predict.add_argument("--top", type=int, default=3, metavar="K", help="show the K most likely digits (default 3)")
+    predict.add_argument("--number", action="store_true",
+                         help="read a whole number (several digits) per image instead of one digit")
     predict.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
     predict.set_defaults(run=command_predict)
 
@@ -159,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("export", help="export the committed model to ONNX and verify it").set_defaults(
         run=command_export)
+
+    calibrate = commands.add_parser("calibrate", help="fit the confidence temperature on the validation split")
+    calibrate.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    calibrate.set_defaults(run=command_calibrate)
 
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
     robust.add_argument("--per-style", type=int, default=200)

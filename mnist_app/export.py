@@ -1,7 +1,11 @@
 """Export the committed Keras model to other formats and verify each against it.
 
-`export_onnx()` writes the ONNX file the fast predictor runs. Every export is checked on the
-10,000 MNIST test images: identical argmax everywhere and probabilities within 1e-4 of Keras.
+`export_onnx()` writes the ONNX file the fast predictor runs (models/, committed). `export_all()`
+(scripts/export.py) also writes models/export/: the native `.keras` file, a TensorFlow SavedModel
+that TensorFlow Serving can serve (models/export/saved_model/1/, signature `serving_default`,
+input `image` (N, 28, 28, 1) float32 in [0, 1], output `output_0` (N, 10) probabilities) and a
+LiteRT `.tflite` file. Every export is checked on the 10,000 MNIST test images: identical argmax
+everywhere and probabilities within 1e-4 of Keras.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PROBABILITY_TOLERANCE = 1e-4
 ONNX_OPSET = 17
+EXPORT_DIRNAME = "export"
+KERAS_FILENAME = "mnist_cnn_model.keras"
+SAVED_MODEL_DIRNAME = "saved_model"  # TensorFlow Serving wants numbered versions inside: saved_model/1/
+TFLITE_FILENAME = "mnist_cnn_model.tflite"
+MANIFEST_FILENAME = "manifest.json"
+
+
+def export_dir(models_dir: Path | None = None) -> Path:
+    return Path(models_dir or config.MODELS_DIR) / EXPORT_DIRNAME
 
 
 def load_keras_model(models_dir: Path | None = None):
@@ -80,3 +93,76 @@ def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None
     os.replace(temporary, target)
     reports.summary_path(models_dir).write_text(json.dumps(reports.describe_model(model), indent=1) + "\n")
     return {"path": str(target), "seconds": round(seconds, 1), **report}
+
+
+def _keras_file_predictions(path: Path, images: np.ndarray) -> np.ndarray:
+    import keras
+
+    return keras_reference(keras.models.load_model(path, compile=False), images)
+
+
+def _saved_model_predictions(path: Path, images: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    outputs = [serve(image=tf.constant(images[start: start + 1024]))["output_0"].numpy()
+               for start in range(0, len(images), 1024)]
+    return np.concatenate(outputs)
+
+
+def _tflite_predictions(path: Path, images: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=2)
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], [len(images), 28, 28, 1])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], np.ascontiguousarray(images, dtype=np.float32))
+    interpreter.invoke()
+    return interpreter.get_tensor(target["index"]).copy()
+
+
+def export_all(models_dir: Path | None = None, verify_images: np.ndarray | None = None) -> dict:
+    """Write .keras, SavedModel and .tflite exports (and the ONNX file), verify each, write a manifest."""
+    import shutil
+
+    import tensorflow as tf
+
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    if verify_images is None:
+        verify_images = preprocess.normalize_mnist(data.load_mnist().x_test)
+    target = export_dir(models_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    model = load_keras_model(models_dir)
+    reference = keras_reference(model, verify_images)
+    report = {"source": config.model_path(models_dir).name, ONNX_SOURCE_KEY: file_sha256(config.model_path(models_dir)),
+              "exports": {}}
+
+    keras_path = target / KERAS_FILENAME
+    model.save(keras_path)
+    saved_model_path = target / SAVED_MODEL_DIRNAME / "1"
+    shutil.rmtree(saved_model_path, ignore_errors=True)
+    model.export(str(saved_model_path), format="tf_saved_model", verbose=False)
+    tflite_path = target / TFLITE_FILENAME
+    tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+    for name, path, predict in (("keras", keras_path, _keras_file_predictions),
+                                ("saved_model", saved_model_path, _saved_model_predictions),
+                                ("tflite", tflite_path, _tflite_predictions)):
+        figures = agreement(reference, predict(path, verify_images))
+        check_agreement(figures, f"The {name} export")
+        report["exports"][name] = {"path": str(path.relative_to(models_dir)), **figures}
+    onnx_report = export_onnx(models_dir, verify_images)
+    report["exports"]["onnx"] = {"path": config.ONNX_FILENAME, **{k: v for k, v in onnx_report.items() if k != "path"}}
+    (target / MANIFEST_FILENAME).write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def exports_current(models_dir: Path | None = None) -> bool:
+    """True when models/export holds verified exports of the current .h5."""
+    manifest = export_dir(models_dir) / MANIFEST_FILENAME
+    try:
+        recorded = json.loads(manifest.read_text())[ONNX_SOURCE_KEY]
+    except (OSError, ValueError, KeyError):
+        return False
+    return recorded == file_sha256(config.model_path(models_dir))

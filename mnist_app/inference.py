@@ -34,12 +34,13 @@ class Prediction:
 
     digit: int | None
     confidence: float | None
-    probabilities: np.ndarray | None  # the 10 class probabilities, or None when no digit was found
+    probabilities: np.ndarray | None  # the 10 calibrated class probabilities, or None when no digit was found
     model_input: np.ndarray | None  # the 28x28 image the model saw
     display: object = None  # PIL picture of the input
     notes: list[str] = field(default_factory=list)
     reason: str | None = None  # why no digit was found
     box: tuple[int, int, int, int] | None = None
+    raw_probabilities: np.ndarray | None = None  # the network's own output, before temperature scaling
 
     @property
     def has_digit(self) -> bool:
@@ -147,6 +148,18 @@ class Predictor:
         self.notes: list[str] = []
         self._backend = self._load(backend)
         self._lock = threading.Lock()
+        self.temperature = self._read_temperature()
+
+    def _read_temperature(self) -> float:
+        """The calibration temperature written by `python -m mnist_app calibrate` (1.0 = none)."""
+        import json
+
+        try:
+            metrics = json.loads(config.metrics_path(self.models_dir).read_text())
+            temperature = float(metrics["calibration"]["temperature"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 1.0
+        return temperature if 0.01 < temperature < 100 else 1.0
 
     def _load(self, backend: str):
         onnx_file = config.onnx_path(self.models_dir)
@@ -215,10 +228,16 @@ class Predictor:
         answers = iter(self.predict_prepared(readable))
         return [p if isinstance(p, ImageError) else next(answers) for p in prepared]
 
-    @staticmethod
-    def _prediction(prepared: preprocess.Prepared, probabilities: np.ndarray | None) -> Prediction:
-        if probabilities is None:
+    def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
+        """Temperature-scaled probabilities (same argmax; confidences that match accuracy)."""
+        from mnist_app.calibration import apply_temperature
+
+        return apply_temperature(probabilities, self.temperature)
+
+    def _prediction(self, prepared: preprocess.Prepared, raw: np.ndarray | None) -> Prediction:
+        if raw is None:
             return Prediction(None, None, None, None, prepared.display, prepared.notes, prepared.reason, None)
+        probabilities = self.calibrated(raw[None])[0]
         digit = int(np.argmax(probabilities))
         return Prediction(digit, float(probabilities[digit]), probabilities, prepared.model_input,
-                          prepared.display, prepared.notes, None, prepared.box)
+                          prepared.display, prepared.notes, None, prepared.box, raw)

@@ -81,3 +81,21 @@ def confusion_heatmap(matrix):
     figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04, label="mistakes")
     figure.tight_layout()
     return figure
+
+
+def reliability_diagram(before: list[dict], after: list[dict], temperature: float):
+    """Accuracy against confidence per bin, before and after temperature scaling; the diagonal is perfect."""
+    figure, axis = plt.subplots(figsize=(5.4, 4.4))
+    axis.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    for rows, style, label in ((before, "o-", "model as trained"), (after, "s-", f"calibrated (T = {temperature:.2f})")):
+        points = [(row["confidence"], row["accuracy"], row["count"]) for row in rows if row["count"]]
+        axis.plot([p[0] for p in points], [p[1] for p in points], style, label=label, markersize=5)
+    axis.set_xlabel("confidence")
+    axis.set_ylabel("accuracy")
+    axis.set_xlim(0, 1.02)
+    axis.set_ylim(0, 1.02)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", fontsize=8)
+    axis.set_title("Reliability on the test set")
+    figure.tight_layout()
+    return figure

@@ -391,26 +391,49 @@ def to_mnist_field(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return field_
 
 
+@dataclass
+class InkImage:
+    """A decoded input reduced to the working size, as ink, with the strokes that matter."""
+
+    decoded: Decoded
+    ink: np.ndarray | None  # float32 (h, w) in [0, 1] at the working size
+    mask: np.ndarray | None  # the strokes kept (specks removed)
+    factor: float  # working size / original size
+    reason: str | None = None  # why there is no ink to read
+
+    def box_in_original(self, mask: np.ndarray) -> tuple[int, int, int, int]:
+        """The box of some strokes, in the input's own pixel coordinates."""
+        x0, y0, x1, y1 = box_of(mask)
+        width, height = self.decoded.original_size
+        return (int(x0 / self.factor), int(y0 / self.factor), min(width, int(np.ceil(x1 / self.factor))),
+                min(height, int(np.ceil(y1 / self.factor))))
+
+
+def find_ink(source) -> InkImage:
+    """Decode any input and find its ink and strokes (steps 1-3 shared by digits and numbers)."""
+    decoded, fully_transparent = decode_image(source)
+    if fully_transparent:
+        return InkImage(decoded, None, None, 1.0, "no digit found: the image is fully transparent")
+    gray, factor = _reduce(decoded.gray)
+    ink, reason = ink_map(gray)
+    if reason:
+        return InkImage(decoded, None, None, factor, reason)
+    mask, reason = digit_mask(ink)
+    return InkImage(decoded, ink, mask, factor, reason)
+
+
 def prepare_image(source) -> Prepared:
     """Turn any user image into the model's 28x28 input and the picture of what the model sees.
 
     Raises ImageError (or ImageTooLargeError) for inputs that cannot be read; a readable image
     without a digit gives a Prepared whose `reason` says why and whose `model_input` is None.
     """
-    decoded, fully_transparent = decode_image(source)
-    if fully_transparent:
-        return Prepared(None, decoded.display, decoded.notes, "no digit found: the image is fully transparent")
-    gray, factor = _reduce(decoded.gray)
-    ink, reason = ink_map(gray)
-    if reason:
-        return Prepared(None, decoded.display, decoded.notes, reason)
-    mask, reason = digit_mask(ink)
-    if reason:
-        return Prepared(None, decoded.display, decoded.notes, reason)
-    x0, y0, x1, y1 = box_of(mask)
-    box = (int(x0 / factor), int(y0 / factor), min(decoded.original_size[0], int(np.ceil(x1 / factor))),
-           min(decoded.original_size[1], int(np.ceil(y1 / factor))))
-    return Prepared(to_mnist_field(ink, mask), decoded.display, decoded.notes, None, box)
+    found = find_ink(source)
+    decoded = found.decoded
+    if found.reason:
+        return Prepared(None, decoded.display, decoded.notes, found.reason)
+    return Prepared(to_mnist_field(found.ink, found.mask), decoded.display, decoded.notes, None,
+                    found.box_in_original(found.mask))
 
 
 def normalize_mnist(images: np.ndarray) -> np.ndarray:

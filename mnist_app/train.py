@@ -205,6 +205,9 @@ def run(args: argparse.Namespace, command: str | None = None) -> dict:
     val_probabilities = predict_probabilities(model, x_val)
     test_probabilities = predict_probabilities(model, x_test)
     report = evaluate.classification_report(test_probabilities, mnist.y_test)
+    from mnist_app import calibration
+
+    calibration_figures = calibration.calibration_report(val_probabilities, y_val, test_probabilities, mnist.y_test)
     command = command or shlex.join(["python", *sys.argv])
     metrics = {
         "test_accuracy": report["accuracy"],
@@ -223,6 +226,7 @@ def run(args: argparse.Namespace, command: str | None = None) -> dict:
         "training_images": int(len(x_train)),
         "validation_images": int(len(x_val)),
         "training_seconds": round(training_seconds, 1),
+        "calibration": calibration_figures,
         "versions": library_versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,

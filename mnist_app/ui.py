@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from mnist_app import card, config, inference, reports
+from mnist_app import card, config, explain, inference, reports
 from mnist_app.errors import ImageError, ModelFileError
 
 PAGE_ICON = ":material/edit_note:"
@@ -105,7 +105,8 @@ def confidence_message(shown: dict) -> None:
                    "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
 
 
-def result_card(prediction: inference.Prediction, *, show_original: bool = True, caption: str | None = None) -> None:
+def result_card(prediction: inference.Prediction, *, key: str, show_original: bool = True,
+                caption: str | None = None) -> None:
     """Original, what the model sees, the prediction and the top-10 chart, side by side."""
     if caption:
         st.markdown(f"**{caption}**")
@@ -118,11 +119,49 @@ def result_card(prediction: inference.Prediction, *, show_original: bool = True,
     columns = st.columns([1, 1, 1.6] if show_original else [1, 1.6])
     if show_original:
         columns[0].image(prediction.display, caption="Your image", width="stretch")
-    columns[-2].image(shown["picture"], caption="What the model sees (28×28)", width="stretch")
+    with columns[-2]:
+        picture_slot = st.empty()
+        explaining = st.toggle("Why this digit?", key=f"{key}_explain",
+                            help="Occlusion map: which pixels the prediction depends on.")
+        if explaining:
+            picture_slot.image(why_picture(prediction), caption="Red: the pixels that drove the answer",
+                               width="stretch")
+            st.caption(explain.HOW_TO_READ)
+        else:
+            picture_slot.image(shown["picture"], caption="What the model sees (28×28)", width="stretch")
     with columns[-1]:
         confidence_message(shown)
         top10_chart(prediction.probabilities)
     for note in shown["notes"]:
+        st.caption(f":material/info: {note[0].upper()}{note[1:]}.")
+
+
+def why_picture(prediction: inference.Prediction):
+    """The occlusion heat map over what the model saw (one batch through the shared predictor)."""
+    heat = explain.occlusion_map(get_predictor(), prediction.model_input, prediction.digit)
+    return explain.overlay(prediction.model_input, heat)
+
+
+def number_card(reading, *, caption: str | None = None) -> None:
+    """A whole number: the input with a box per digit, the number, and every digit as the model saw it."""
+    if caption:
+        st.markdown(f"**{caption}**")
+    if reading.number is None:
+        st.info(f"{reading.reason[0].upper()}{reading.reason[1:]}.", icon=":material/search_off:")
+        return
+    left, right = st.columns([1.6, 1])
+    left.image(reading.display, caption="Your image, one box per digit", width="stretch")
+    with right:
+        lowest = min(d.confidence for d in reading.digits)
+        st.metric("Number", reading.number, f"{len(reading.digits)} digits · lowest confidence {lowest:.0%}",
+                  delta_color="off", delta_arrow="off")
+        unsure = [str(i + 1) for i, d in enumerate(reading.digits) if d.confidence < inference.UNSURE_BELOW]
+        if unsure:
+            st.warning(f"Not sure about digit {', '.join(unsure)} (orange boxes).", icon=":material/help:")
+    strip = st.columns(max(len(reading.digits), 6))
+    for column, digit in zip(strip, reading.digits):
+        column.image(card.upscale(digit.model_input, 84), caption=f"{digit.digit} · {digit.confidence:.0%}")
+    for note in reading.notes:
         st.caption(f":material/info: {note[0].upper()}{note[1:]}.")
 
 
@@ -132,28 +171,30 @@ def show_image_error(error: Exception, name: str | None = None) -> None:
     st.error(f"{where}{error}", icon=":material/block:")
 
 
-def predict_bytes(predictor: inference.Predictor, payload: bytes) -> inference.Prediction | ImageError:
-    """Predict one encoded image; remembered per content for this session (reruns are instant)."""
-    memo = st.session_state.setdefault("_prediction_memo", {})
+def _remembered(store: str, payload: bytes, compute, limit: int):
+    """compute(payload), or its ImageError, remembered per content in this session (reruns are instant)."""
+    memo = st.session_state.setdefault(store, {})
     digest = hashlib.sha256(payload).hexdigest()
     if digest not in memo:
         try:
-            memo[digest] = predictor.predict_image(payload)
+            memo[digest] = compute(payload)
         except ImageError as error:
             memo[digest] = error
-        if len(memo) > 256:  # bounded: a session uploading thousands of files must not grow forever
+        if len(memo) > limit:  # bounded: a session uploading thousands of files must not grow forever
             memo.pop(next(iter(memo)))
     return memo[digest]
 
 
-def model_status_line() -> str | None:
-    """One sentence about the committed model, from metrics.json."""
-    figures = metrics()
-    if not figures:
-        return None
-    return (f"Test accuracy **{figures['test_accuracy']:.2%}** on the 10,000 MNIST test images · "
-            f"{figures['parameters']:,} parameters · trained {figures['date'][:10]} in "
-            f"{figures['training_seconds'] / 60:.0f} min")
+def predict_bytes(predictor: inference.Predictor, payload: bytes) -> inference.Prediction | ImageError:
+    """Predict one encoded image (a single digit)."""
+    return _remembered("_prediction_memo", payload, predictor.predict_image, 256)
+
+
+def read_number_bytes(predictor: inference.Predictor, payload: bytes):
+    """Read a whole number from one encoded image."""
+    from mnist_app import numbers
+
+    return _remembered("_number_memo", payload, lambda data: numbers.read_number(predictor, data), 64)
 
 
 @st.cache_resource(show_spinner="Predicting the 10,000 test images…")
@@ -174,3 +215,39 @@ def show_figure(figure) -> None:
 
     st.pyplot(figure, clear_figure=True)
     plt.close(figure)
+
+
+@st.cache_data(show_spinner="Packing the model files…", max_entries=2)
+def _model_downloads(model_mtime: float, onnx_mtime: float, manifest_mtime: float) -> list[tuple]:
+    import io
+    import zipfile
+
+    from mnist_app import export
+
+    files = []
+    candidates = [("Keras .h5", config.model_path(), "the dashboard's model"),
+                  ("ONNX", config.onnx_path(), "ONNX Runtime, the fast path")]
+    if export.exports_current():
+        folder = export.export_dir()
+        candidates += [("Keras .keras", folder / export.KERAS_FILENAME, "native Keras 3 format"),
+                       ("LiteRT .tflite", folder / export.TFLITE_FILENAME, "mobile and edge")]
+    for label, path, note in candidates:
+        if path.is_file():
+            files.append((label, path.name, path.read_bytes(), note))
+    saved_model = export.export_dir() / export.SAVED_MODEL_DIRNAME
+    if export.exports_current() and saved_model.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(saved_model.rglob("*")):
+                if path.is_file():
+                    archive.write(path, Path("mnist") / path.relative_to(saved_model))
+        files.append(("SavedModel (.zip)", "mnist_saved_model.zip", buffer.getvalue(), "TensorFlow Serving"))
+    return files
+
+
+def model_downloads() -> list[tuple]:
+    """(label, file name, bytes, note) for every model file there is to download."""
+    from mnist_app import export
+
+    manifest = export.export_dir() / export.MANIFEST_FILENAME
+    return _model_downloads(_mtime(config.model_path()), _mtime(config.onnx_path()), _mtime(manifest))

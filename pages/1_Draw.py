@@ -1,9 +1,9 @@
-"""Draw: a canvas whose prediction updates as the user draws."""
+"""Draw: a canvas whose prediction updates as the user draws (one digit, or a whole number)."""
 
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_app import ui
+from mnist_app import numbers, ui
 
 ui.page_setup("Draw")
 st.title("Draw a digit", icon=":material/draw:")
@@ -16,32 +16,44 @@ def clear_canvas():
     st.session_state["draw_canvas_version"] += 1  # a fresh canvas widget is an empty canvas
 
 
-canvas_column, result_column = st.columns([1, 1.6], gap="large")
+controls = st.columns([1.2, 2, 3])
+mode = controls[0].segmented_control("Mode", ["Digit", "Number"], default="Digit", key="draw_mode",
+                                     help="Number: write several digits side by side on a wide canvas.")
+stroke_width = controls[1].slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
+number_mode = mode == "Number"
+version = st.session_state["draw_canvas_version"]
+
+canvas_column, result_column = st.columns([1, 1.6], gap="large") if not number_mode else (st.container(),
+                                                                                           st.container())
 with canvas_column:
-    stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
     canvas = st_canvas(
         stroke_width=stroke_width,
         stroke_color="#FFFFFF",
         background_color="#000000",
-        width=280,
-        height=280,
+        width=640 if number_mode else 280,
+        height=240 if number_mode else 280,
         drawing_mode="freedraw",
         return_image_data=True,
         update_streamlit=True,
-        key=f"draw_canvas_{st.session_state['draw_canvas_version']}",
+        key=f"draw_{'number' if number_mode else 'canvas'}_{version}",
     )
-    st.button("Clear", icon=":material/delete:", on_click=clear_canvas, key="draw_clear")
-    st.caption("Undo and redo: the toolbar that appears above the canvas' top-right corner when you hover it.")
+    buttons = st.columns([1, 4])
+    buttons[0].button("Clear", icon=":material/delete:", on_click=clear_canvas, key="draw_clear")
+    buttons[1].caption("Undo and redo: the toolbar that appears above the canvas' top-right corner when you hover it.")
 
 with result_column:
     drawing = canvas.image_data
     if predictor is None:
         pass
     elif drawing is None:
-        st.info("Draw a digit (0–9) on the black canvas; the prediction appears as you draw.", icon=":material/gesture:")
+        what = "a number (several digits side by side)" if number_mode else "a digit (0–9)"
+        st.info(f"Draw {what} on the black canvas; the prediction appears as you draw.", icon=":material/gesture:")
+    elif number_mode:
+        ui.number_card(numbers.read_number(predictor, drawing))
     else:
         prediction = predictor.predict_image(drawing)
         if prediction.has_digit:
-            ui.result_card(prediction, show_original=False)
+            ui.result_card(prediction, key="draw_result", show_original=False)
         else:
-            st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.", icon=":material/gesture:")
+            st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.",
+                    icon=":material/gesture:")

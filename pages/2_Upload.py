@@ -13,8 +13,9 @@ files = st.file_uploader(
     type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
     accept_multiple_files=True,
     key="upload_files",
-    help=f"Up to {preprocess.MAX_INPUT_BYTES // 2**20} MB per file. One digit per image.",
+    help=f"Up to {preprocess.MAX_INPUT_BYTES // 2**20} MB per file.",
 )
+number_mode = st.toggle("Read whole numbers (several digits per image)", key="upload_number")
 
 if predictor is None:
     st.stop()
@@ -23,25 +24,29 @@ if not files:
             icon=":material/upload_file:")
     st.stop()
 
+read = ui.read_number_bytes if number_mode else ui.predict_bytes
+
 if len(files) == 1:
-    result = ui.predict_bytes(predictor, files[0].getvalue())
+    result = read(predictor, files[0].getvalue())
     if isinstance(result, ImageError):
         ui.show_image_error(result, files[0].name)
+    elif number_mode:
+        ui.number_card(result)
     else:
-        ui.result_card(result)
+        ui.result_card(result, key="upload_single")
     st.stop()
 
 progress = st.progress(0.0, text=f"Reading {len(files)} images…")
 results = {}
 for index, upload in enumerate(files):
     name = upload.name if upload.name not in results else f"{upload.name} (#{index + 1})"  # same name twice
-    results[name] = ui.predict_bytes(predictor, upload.getvalue())
+    results[name] = read(predictor, upload.getvalue())
     progress.progress((index + 1) / len(files), text=f"Read {index + 1} of {len(files)} images")
 progress.empty()
 
-table = card.batch_table(results)
-read = sum(not isinstance(r, ImageError) for r in results.values())
-st.success(f"{read} of {len(files)} images read.")
+table = card.number_table(results) if number_mode else card.batch_table(results)
+readable = sum(not isinstance(result, ImageError) for result in results.values())
+st.success(f"{readable} of {len(files)} images read.")
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
                                                                           format="percent")})
@@ -50,10 +55,12 @@ st.download_button("Download the table (CSV)", table.to_csv(index=False).encode(
 
 chosen = st.multiselect("Show result cards for", list(results), key="upload_cards",
                         placeholder="Choose files to see what the model saw")
-for name in chosen:
+for position, name in enumerate(chosen):
     with st.container(border=True):
         result = results[name]
         if isinstance(result, ImageError):
             ui.show_image_error(result, name)
+        elif number_mode:
+            ui.number_card(result, caption=name)
         else:
-            ui.result_card(result, caption=name)
+            ui.result_card(result, key=f"upload_card_{position}", caption=name)

@@ -19,4 +19,4 @@ if predictor is not None:
         if isinstance(result, ImageError):
             ui.show_image_error(result)
         else:
-            ui.result_card(result)
+            ui.result_card(result, key="camera_result")

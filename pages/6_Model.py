@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_app import config, reports, ui
+from mnist_app import export, reports, ui
 
 ui.page_setup("Model")
 st.title("The model", icon=":material/hub:")
@@ -34,12 +34,13 @@ if predictor is not None and summary is not None:
     st.dataframe(table, hide_index=True, width="stretch", height=min(38 * (len(table) + 1), 560))
 
     st.subheader("Download")
-    downloads = st.columns(2)
-    for column, path, label, mime in (
-        (downloads[0], config.model_path(), "Keras model (.h5)", "application/x-hdf5"),
-        (downloads[1], config.onnx_path(), "ONNX model (.onnx)", "application/octet-stream"),
-    ):
-        if path.is_file():
-            column.download_button(label, path.read_bytes(), path.name, mime, key=f"download_{path.suffix}",
-                                   icon=":material/download:")
-            column.caption(f"{path.name} · {path.stat().st_size / 2**20:.1f} MiB")
+    files = ui.model_downloads()
+    columns = st.columns(len(files))
+    for column, (label, name, payload, note) in zip(columns, files):
+        column.download_button(label, payload, name, "application/octet-stream", key=f"download_{name}",
+                               icon=":material/download:")
+        column.caption(f"{name} · {len(payload) / 2**20:.1f} MiB · {note}")
+    if not export.exports_current():
+        st.info("The .keras, SavedModel and .tflite exports are made by `python scripts/export.py` "
+                "(`make run` does it on first start).")
+    st.markdown("Serve the SavedModel with TensorFlow Serving: see the README, section *Serving the model*.")

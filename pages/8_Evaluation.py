@@ -30,6 +30,28 @@ with right:
     st.subheader("Confusion matrix")
     ui.show_figure(plots.confusion_heatmap(figures["confusion_matrix"]))
 
+st.subheader("Confidence that means something")
+calibration = figures.get("calibration")
+if calibration is None:
+    st.info("Not calibrated yet: run `python -m mnist_app calibrate`.")
+else:
+    text, chart = st.columns([1, 1.15], gap="large")
+    with text:
+        st.markdown(
+            "When the app says *95 % confident*, it should be right about 95 % of the time. The network's raw "
+            "probabilities are divided, in log space, by a **temperature** fitted on the validation images (never "
+            "the test set); this changes no prediction, only how sure they claim to be. The **expected calibration "
+            "error** (ECE) is the average gap between confidence and accuracy across confidence bins, on the test "
+            "set. The app's *unsure* warning uses the calibrated confidence.")
+        cells = st.columns(3)
+        cells[0].metric("Temperature", f"{calibration['temperature']:.3f}")
+        cells[1].metric("ECE before", f"{calibration['test_ece_before']:.2%}")
+        cells[2].metric("ECE after", f"{calibration['test_ece_after']:.2%}",
+                        f"{calibration['test_ece_after'] - calibration['test_ece_before']:+.2%}", delta_color="inverse")
+    with chart:
+        ui.show_figure(plots.reliability_diagram(calibration["reliability_before"], calibration["reliability_after"],
+                                                 calibration["temperature"]))
+
 st.subheader("Misclassified test images")
 mistakes = figures["misclassified"]
 shown = st.slider("How many", 8, min(64, max(8, len(mistakes))), min(24, len(mistakes)), step=8,

@@ -1,4 +1,5 @@
-"""Make sure a trained model exists, and that its ONNX export (the fast path) matches it."""
+"""Make sure a trained model exists, and that its exports (ONNX fast path, .keras, SavedModel, .tflite)
+match it; rebuild and verify the exports when they are missing or stale."""
 
 import json
 import sys
@@ -6,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mnist_app import config, inference  # noqa: E402
+from mnist_app import config, inference, reports  # noqa: E402
 
 
 def main() -> int:
@@ -14,21 +15,19 @@ def main() -> int:
     if not model_file.is_file():
         print(inference.missing_model_message(model_file), file=sys.stderr)
         return 1
-    onnx_file = config.onnx_path()
-    from mnist_app import reports
+    from mnist_app import export
 
-    current = (onnx_file.is_file() and reports.summary_path().is_file()
-               and inference.Predictor(backend="auto").backend == "onnx")
-    if not current:
-        from mnist_app import export
-
-        print(f"Exporting {model_file.name} to ONNX (the fast inference path)...")
-        report = export.export_onnx()
-        print(f"  verified on {report['images']} test images: argmax identical on {report['argmax_identical']}, "
-              f"largest probability difference {report['max_abs_probability_difference']:.1e}")
-    metrics_file = config.metrics_path()
-    if metrics_file.is_file():
-        metrics = json.loads(metrics_file.read_text())
+    fast_path_current = (config.onnx_path().is_file() and reports.summary_path().is_file()
+                         and inference.Predictor(backend="auto").backend == "onnx")
+    if not (fast_path_current and export.exports_current()):
+        print(f"Exporting {model_file.name} (ONNX fast path, .keras, SavedModel, .tflite) and verifying each on "
+              "the 10,000 test images...")
+        report = export.export_all()
+        for name, figures in report["exports"].items():
+            print(f"  {name:<12} argmax identical on {figures['argmax_identical']}/{figures['images']}, "
+                  f"largest probability difference {figures['max_abs_probability_difference']:.1e}")
+    metrics = reports.load_metrics()
+    if metrics:
         print(f"Model ready: {model_file.relative_to(config.PROJECT_ROOT)}, test accuracy "
               f"{metrics['test_accuracy']:.2%}, {metrics['parameters']:,} parameters.")
     return 0

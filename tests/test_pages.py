@@ -207,3 +207,51 @@ def test_every_page_without_a_model_says_how_to_train(path, tmp_path, monkeypatc
     at = page(path).run()
     assert not at.exception, at.exception
     assert "make train" in texts(at)
+
+
+def test_draw_page_number_mode_reads_a_whole_number(mnist):
+    from mnist_app import robustness
+
+    at = page("pages/1_Draw.py").run()
+    at.segmented_control(key="draw_mode").set_value("Number").run()
+    label, payload = robustness.mnist_number(mnist.x_test, mnist.y_test, np.random.default_rng(11))
+    picture = Image.open(__import__("io").BytesIO(payload)).convert("L")
+    if np.asarray(picture).mean() > 127:  # the canvas draws white on black
+        picture = Image.fromarray(255 - np.asarray(picture))
+    url = "data:image/png;base64," + base64.b64encode(images.encode(picture.resize((640, 240)))).decode()
+    at.session_state["draw_number_0"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
+                                         "backgroundFit": None}
+    at.run()
+    assert not at.exception
+    assert at.metric[0].label == "Number" and at.metric[0].value == label
+
+
+def test_why_this_digit_toggle_shows_how_to_read_the_map(mnist):
+    from mnist_app import explain
+
+    at = page("pages/2_Upload.py").run()
+    at.file_uploader(key="upload_files").set_value(("d.png", digit_png(mnist, 5), "image/png")).run()
+    at.toggle(key="upload_single_explain").set_value(True).run()
+    assert not at.exception
+    assert explain.HOW_TO_READ in texts(at)
+
+
+def test_upload_number_mode_table_for_many_files(mnist):
+    from mnist_app import robustness
+
+    rng = np.random.default_rng(5)
+    cases = [robustness.mnist_number(mnist.x_test, mnist.y_test, rng) for _ in range(2)]
+    at = page("pages/2_Upload.py").run()
+    at.toggle(key="upload_number").set_value(True)
+    at.file_uploader(key="upload_files").set_value(
+        [(f"n{i}.png", payload, "image/png") for i, (_, payload) in enumerate(cases)]).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["number"]) == [label for label, _ in cases]
+
+
+def test_evaluation_page_reports_calibration():
+    at = page("pages/8_Evaluation.py").run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert "ECE before" in metrics and "ECE after" in metrics and "Temperature" in metrics
+    assert float(metrics["ECE after"].rstrip("%")) < float(metrics["ECE before"].rstrip("%"))
