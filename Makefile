@@ -10,6 +10,7 @@ run: setup data model
 	$(PY) -m streamlit run Home.py --server.port $(PORT)
 
 test: setup-dev data model browser
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed

@@ -58,7 +58,8 @@ def number_table(results: dict) -> pd.DataFrame:
     rows = []
     for name, result in results.items():
         if isinstance(result, ImageError):
-            rows.append({"file": name, "number": None, "digits": None, "confidence": None, "status": f"error: {result}"})
+            rows.append({"file": name, "number": None, "digits": None, "confidence": None,
+                         "status": f"error: {result}"})
         elif result.number is None:
             rows.append({"file": name, "number": None, "digits": 0, "confidence": None, "status": result.reason})
         else:

@@ -22,7 +22,8 @@ HOW_TO_READ = ("Red marks the pixels that matter: covering them lowers the model
 def occlusion_map(predictor, model_input: np.ndarray, digit: int, patch: int = PATCH, stride: int = STRIDE):
     """28x28 map, 0..1: how much hiding each pixel's neighbourhood lowers P(digit)."""
     size = config.IMAGE_SIZE
-    positions = [(top, left) for top in range(0, size - patch + 1, stride) for left in range(0, size - patch + 1, stride)]
+    starts = range(0, size - patch + 1, stride)
+    positions = [(top, left) for top in starts for left in starts]
     batch = np.repeat(model_input[None, ..., None].astype(np.float32), len(positions) + 1, axis=0)
     for index, (top, left) in enumerate(positions, start=1):
         batch[index, top: top + patch, left: left + patch, 0] = 0.0

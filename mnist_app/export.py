@@ -53,7 +53,8 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> dict:
 
 def check_agreement(report: dict, what: str) -> None:
     """Raise if an export disagrees with the Keras model beyond the tolerance."""
-    if report["argmax_identical"] != report["images"] or report["max_abs_probability_difference"] > PROBABILITY_TOLERANCE:
+    drift = report["max_abs_probability_difference"]
+    if report["argmax_identical"] != report["images"] or drift > PROBABILITY_TOLERANCE:
         raise RuntimeError(f"{what} disagrees with the Keras model: {report}")
 
 

@@ -87,7 +87,8 @@ def reliability_diagram(before: list[dict], after: list[dict], temperature: floa
     """Accuracy against confidence per bin, before and after temperature scaling; the diagonal is perfect."""
     figure, axis = plt.subplots(figsize=(5.4, 4.4))
     axis.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
-    for rows, style, label in ((before, "o-", "model as trained"), (after, "s-", f"calibrated (T = {temperature:.2f})")):
+    curves = ((before, "o-", "model as trained"), (after, "s-", f"calibrated (T = {temperature:.2f})"))
+    for rows, style, label in curves:
         points = [(row["confidence"], row["accuracy"], row["count"]) for row in rows if row["count"]]
         axis.plot([p[0] for p in points], [p[1] for p in points], style, label=label, markersize=5)
     axis.set_xlabel("confidence")

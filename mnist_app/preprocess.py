@@ -52,8 +52,9 @@ class Decoded:
 
     gray: np.ndarray  # float32 (H, W), 0 = black, 1 = white, transparency already composited
     display: Image.Image  # an RGB picture of the input for showing to the user
-    original_size: tuple[int, int]  # (width, height) before any reduction
+    original_size: tuple[int, int]  # (width, height) of the input, upright, before any reduction
     notes: list[str] = field(default_factory=list)
+    scale: float = 1.0  # decoded pixels per input pixel (JPEGs are decoded at reduced scale)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def _check_pixels(width: int, height: int) -> None:
             f"the limit is {MAX_PIXELS / 1e6:.0f} MP")
 
 
-def _open_pil(raw: bytes) -> tuple[Image.Image, list[str]]:
+def _open_pil(raw: bytes) -> tuple[Image.Image, list[str], float]:
     notes: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -128,10 +129,16 @@ def _open_pil(raw: bytes) -> tuple[Image.Image, list[str]]:
         if getattr(image, "is_animated", False) and frames > 1:
             image.seek(0)
             notes.append(f"animated image: the first of its {frames} frames was used")
+        header_width = image.size[0]
+        if image.format == "JPEG":
+            # Decode big photos at a reduced scale (1/2, 1/4 or 1/8) straight from the JPEG: the work
+            # happens at WORKING_MAX_SIDE anyway, and this skips most of the decoding cost.
+            image.draft(image.mode, (WORKING_MAX_SIDE, WORKING_MAX_SIDE))
         try:
             image.load()
         except Exception as error:
             raise ImageError(f"the image data is truncated or corrupt ({error})") from None
+    scale = image.size[0] / header_width
     try:
         rotated = ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block must not cost the user the picture
@@ -140,7 +147,7 @@ def _open_pil(raw: bytes) -> tuple[Image.Image, list[str]]:
         if rotated.size != image.size or image.getexif().get(0x0112, 1) != 1:
             notes.append("rotated upright from its EXIF orientation")
         image = rotated
-    return image, notes
+    return image, notes, scale
 
 
 def _pil_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, Image.Image]:
@@ -207,6 +214,7 @@ def _composite(gray: np.ndarray, alpha: np.ndarray | None, notes: list[str]) -> 
 def decode_image(source) -> tuple[Decoded, bool]:
     """Read any supported input into luminance; the flag says the image was fully transparent."""
     notes: list[str] = []
+    scale = 1.0
     if isinstance(source, np.ndarray):
         gray, alpha = _array_to_arrays(source)
         display = None
@@ -215,18 +223,18 @@ def decode_image(source) -> tuple[Decoded, bool]:
             image = source
             _check_pixels(*image.size)
         else:
-            image, notes = _open_pil(_read_bytes(source))
+            image, notes, scale = _open_pil(_read_bytes(source))
         try:
             gray, alpha, display = _pil_to_arrays(image)
         except ImageError:
             raise
         except Exception as error:  # an odd mode or palette Pillow opened but cannot convert
             raise ImageError(f"the image could not be decoded ({type(error).__name__}: {error})") from None
-    original_size = (gray.shape[1], gray.shape[0])
+    original_size = (round(gray.shape[1] / scale), round(gray.shape[0] / scale))
     gray, background = _composite(gray, alpha, notes)
     display = _display_picture(gray, display, background)
     display.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE))
-    return Decoded(gray=gray, display=display, original_size=original_size, notes=notes), background == -1.0
+    return Decoded(gray, display, original_size, notes, scale), background == -1.0
 
 
 def _display_picture(gray: np.ndarray, picture: Image.Image | None, background: float | None) -> Image.Image:
@@ -267,7 +275,7 @@ def _noise_sigma(gray: np.ndarray) -> float:
     if gray.shape[1] < 2:
         return 0.0
     differences = np.abs(np.diff(gray, axis=1))
-    return float(np.median(differences)) * 1.4826 / np.sqrt(2.0)
+    return _quantiles(differences, (0.5,))[0] * 1.4826 / np.sqrt(2.0)
 
 
 def _quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
@@ -304,7 +312,8 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, str | None]:
         local = ndimage.zoom(local, (gray.shape[0] / local.shape[0], gray.shape[1] / local.shape[1]), order=1)
         local = local[: gray.shape[0], : gray.shape[1]]
         if local.shape != gray.shape:
-            local = np.pad(local, [(0, gray.shape[0] - local.shape[0]), (0, gray.shape[1] - local.shape[1])], mode="edge")
+            missing = [(0, gray.shape[0] - local.shape[0]), (0, gray.shape[1] - local.shape[1])]
+            local = np.pad(local, missing, mode="edge")
         signal = (local - gray) / np.maximum(local, 0.2) if dark_ink else gray - local
     else:
         signal = (background - gray) if dark_ink else (gray - background)
@@ -362,6 +371,14 @@ def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
 # 4. MNIST normalisation
 
 
+def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity-weighted centre, in pixel-index coordinates."""
+    total = float(image.sum())
+    rows = float(image.sum(axis=1) @ np.arange(image.shape[0])) / total
+    columns = float(image.sum(axis=0) @ np.arange(image.shape[1])) / total
+    return rows, columns
+
+
 def to_mnist_field(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Crop to the digit, fit it in 20x20 keeping its aspect, centre its mass in 28x28."""
     x0, y0, x1, y1 = box_of(mask)
@@ -383,7 +400,7 @@ def to_mnist_field(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         small = np.zeros_like(small)
     else:
         small = np.clip(small / peak, 0.0, 1.0)
-    centre_y, centre_x = ndimage.center_of_mass(small) if peak > 0 else (size[1] / 2, size[0] / 2)
+    centre_y, centre_x = _centre_of_mass(small) if peak > 0 else (size[1] / 2, size[0] / 2)
     top = int(np.clip(round(FIELD_CENTRE - centre_y), 0, config.IMAGE_SIZE - size[1]))
     left = int(np.clip(round(FIELD_CENTRE - centre_x), 0, config.IMAGE_SIZE - size[0]))
     field_ = np.zeros((config.IMAGE_SIZE, config.IMAGE_SIZE), dtype=np.float32)
@@ -415,6 +432,7 @@ def find_ink(source) -> InkImage:
     if fully_transparent:
         return InkImage(decoded, None, None, 1.0, "no digit found: the image is fully transparent")
     gray, factor = _reduce(decoded.gray)
+    factor *= decoded.scale  # working pixels per input pixel
     ink, reason = ink_map(gray)
     if reason:
         return InkImage(decoded, None, None, factor, reason)

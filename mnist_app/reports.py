@@ -20,8 +20,9 @@ UNDERFIT_STILL_IMPROVING = 0.002  # ... or still gaining over 0.2 points per epo
 VERDICT_RULE = (
     f"**Overfitting** if the final validation loss is more than {OVERFIT_LOSS_RISE:.0%} above its best epoch, or the "
     f"final training accuracy exceeds validation accuracy by more than {OVERFIT_ACCURACY_GAP * 100:.0f} point. "
-    f"**Underfitting** if the final validation accuracy is below {UNDERFIT_ACCURACY:.1%}, or it was still rising by more "
-    f"than {UNDERFIT_STILL_IMPROVING * 100:.1f} points per epoch over the last three epochs. Otherwise a **good fit**. "
+    f"**Underfitting** if the final validation accuracy is below {UNDERFIT_ACCURACY:.1%}, "
+    f"or it was still rising by more than {UNDERFIT_STILL_IMPROVING * 100:.1f} points per epoch over the last "
+    "three epochs. Otherwise a **good fit**. "
     "(Training accuracy is measured on augmented images with dropout on, so it normally sits *below* validation "
     "accuracy.)"
 )
@@ -61,7 +62,8 @@ def fit_verdict(epochs: list[dict]) -> Verdict:
     if reasons:
         return Verdict("underfitting", reasons)
     return Verdict("good fit", [
-        f"validation loss ends within {OVERFIT_LOSS_RISE:.0%} of its best ({last['val_loss']:.4f} vs {best_val_loss:.4f})",
+        f"validation loss ends within {OVERFIT_LOSS_RISE:.0%} of its best "
+        f"({last['val_loss']:.4f} vs {best_val_loss:.4f})",
         f"validation accuracy {last['val_accuracy']:.2%}, training {last['accuracy']:.2%}",
     ])
 

@@ -42,8 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the training flags to a parser (also used by the CLI's `train` sub-command)."""
     from mnist_app.model import ARCHITECTURES
 
-    parser.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULTS["arch"], help="network (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="epochs per network (default: %(default)s)")
+    parser.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULTS["arch"],
+                        help="network (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                        help="epochs per network (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (default: %(default)s)")
     parser.add_argument("--ensemble", type=int, default=DEFAULTS["ensemble"],

@@ -64,7 +64,7 @@ def model_missing_notice(detail: str | None = None) -> None:
 
 
 @st.cache_data(show_spinner=False)
-def cached_metrics(model_mtime: float) -> dict | None:
+def cached_metrics(metrics_mtime: float) -> dict | None:
     return reports.load_metrics()
 
 
@@ -86,6 +86,17 @@ def mnist_test_set():
     return data.load_mnist()
 
 
+def sentence(text: str) -> str:
+    """A library message ("no digit found: ...") as a sentence for the page."""
+    return f"{text[0].upper()}{text[1:]}." if text else ""
+
+
+def show_notes(notes: list[str]) -> None:
+    """What preprocessing did to read the input (EXIF rotation, first frame, transparency...)."""
+    for note in notes:
+        st.caption(f":material/info: {sentence(note)}")
+
+
 def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
     """All ten classes as horizontal bars, most likely first."""
     frame = card.ranking_frame(probabilities)
@@ -102,7 +113,7 @@ def confidence_message(shown: dict) -> None:
     if shown["unsure"]:
         runner_up, runner_probability = shown["runner_up"]
         slot.warning(f"Not sure: this could also be a **{runner_up}** ({runner_probability:.0%}). "
-                   "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
+                     "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
 
 
 def result_card(prediction: inference.Prediction, *, key: str, show_original: bool = True,
@@ -113,7 +124,7 @@ def result_card(prediction: inference.Prediction, *, key: str, show_original: bo
     if not prediction.has_digit:
         if show_original and prediction.display is not None:
             st.image(prediction.display, caption="Your image", width=220)
-        st.info(f"{prediction.reason[0].upper()}{prediction.reason[1:]}.", icon=":material/search_off:")
+        st.info(sentence(prediction.reason), icon=":material/search_off:")
         return
     shown = card.card_data(prediction)
     columns = st.columns([1, 1, 1.6] if show_original else [1, 1.6])
@@ -132,8 +143,7 @@ def result_card(prediction: inference.Prediction, *, key: str, show_original: bo
     with columns[-1]:
         confidence_message(shown)
         top10_chart(prediction.probabilities)
-    for note in shown["notes"]:
-        st.caption(f":material/info: {note[0].upper()}{note[1:]}.")
+    show_notes(shown["notes"])
 
 
 def why_picture(prediction: inference.Prediction):
@@ -147,7 +157,7 @@ def number_card(reading, *, caption: str | None = None) -> None:
     if caption:
         st.markdown(f"**{caption}**")
     if reading.number is None:
-        st.info(f"{reading.reason[0].upper()}{reading.reason[1:]}.", icon=":material/search_off:")
+        st.info(sentence(reading.reason), icon=":material/search_off:")
         return
     left, right = st.columns([1.6, 1])
     left.image(reading.display, caption="Your image, one box per digit", width="stretch")
@@ -161,8 +171,7 @@ def number_card(reading, *, caption: str | None = None) -> None:
     strip = st.columns(max(len(reading.digits), 6))
     for column, digit in zip(strip, reading.digits):
         column.image(card.upscale(digit.model_input, 84), caption=f"{digit.digit} · {digit.confidence:.0%}")
-    for note in reading.notes:
-        st.caption(f":material/info: {note[0].upper()}{note[1:]}.")
+    show_notes(reading.notes)
 
 
 def show_image_error(error: Exception, name: str | None = None) -> None:

@@ -45,5 +45,6 @@ if index is not None:
                   caption=f"Test image #{index} (true label {mnist.y_test[index]})")
     with chart:
         verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
-        st.metric("Prediction", str(predicted[index]), f"{probabilities[index].max():.1%} · {verdict}", delta_color="off", delta_arrow="off")
+        st.metric("Prediction", str(predicted[index]), f"{probabilities[index].max():.1%} · {verdict}",
+                  delta_color="off", delta_arrow="off")
         ui.top10_chart(probabilities[index])

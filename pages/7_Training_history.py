@@ -23,7 +23,8 @@ last = epochs[-1]
 columns = st.columns(4)
 columns[0].metric("Final training accuracy", f"{last['accuracy']:.2%}")
 columns[1].metric("Final validation accuracy", f"{last['val_accuracy']:.2%}")
-columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 60:.1f} min", delta_color="off", delta_arrow="off")
+columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 60:.1f} min",
+                  delta_color="off", delta_arrow="off")
 if figures:
     columns[3].metric("Test accuracy (whole model)", f"{figures['test_accuracy']:.2%}")
 
@@ -39,7 +40,8 @@ st.code(history.get("command", "unknown"), language="bash")
 if figures:
     st.markdown(f"{figures['training_images']:,} training images, {figures['validation_images']:,} held out for "
                 f"validation (the test set is only used for the final report) · batch {figures['batch_size']} · "
-                f"peak learning rate {figures['learning_rate']} · augmentation {'on' if figures['augment'] else 'off'} · "
+                f"peak learning rate {figures['learning_rate']} · "
+                f"augmentation {'on' if figures['augment'] else 'off'} · "
                 f"{figures['training_seconds'] / 60:.1f} minutes in all on "
                 f"TensorFlow {figures['versions']['tensorflow']}.")
 with st.expander("Every epoch"):

@@ -1,7 +1,6 @@
 """Make sure a trained model exists, and that its exports (ONNX fast path, .keras, SavedModel, .tflite)
 match it; rebuild and verify the exports when they are missing or stale."""
 
-import json
 import sys
 from pathlib import Path
 

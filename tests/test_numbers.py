@@ -72,9 +72,9 @@ def test_reading_gives_boxes_inside_the_image_and_an_annotated_picture(predictor
     assert reading.display.size[0] > 0
 
 
-@pytest.mark.parametrize("style, exact_floor, count_floor", [
-    ("mnist-digits-in-a-row", 0.85, 0.90),
-    ("handwriting-font-numbers", 0.75, 0.95),
+@pytest.mark.parametrize("style, exact_floor, count_floor", [  # measured on 200 each: 95.0 / 96.0, 99.5 / 100 %
+    ("mnist-digits-in-a-row", 0.90, 0.93),
+    ("handwriting-font-numbers", 0.95, 0.98),
 ])
 def test_number_reading_accuracy_on_our_number_set(predictor, mnist, style, exact_floor, count_floor):
     results = robustness.measure_numbers(mnist.x_test, mnist.y_test, per_style=100, predictor=predictor)
