@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from mnist_app import preprocess
+from mnist_app.inference import UNSURE_BELOW
 
 MERGE_OVERLAP = 0.5  # horizontal overlap, as a share of the narrower piece, that makes two pieces one digit
 SMALL_PIECE = 0.4  # a piece shorter than this share of the typical digit height ...
@@ -165,10 +166,14 @@ def annotate(display: Image.Image, original_size: tuple[int, int], digits: list[
     picture = display.convert("RGB").copy()
     scale = picture.width / max(1, original_size[0])
     draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=max(12, picture.height // 12))
+    font = ImageFont.load_default(size=max(14, picture.height // 9))
     for reading in digits:
         x0, y0, x1, y1 = (round(v * scale) for v in reading.box)
-        colour = (46, 125, 50) if reading.confidence >= 0.8 else (230, 120, 0)
+        colour = (46, 160, 67) if reading.confidence >= UNSURE_BELOW else (240, 130, 0)
         draw.rectangle([x0, y0, x1, y1], outline=colour, width=max(2, picture.width // 200))
-        draw.text((x0 + 2, max(0, y0 - font.size - 2)), str(reading.digit), fill=colour, font=font)
+        label_box = draw.textbbox((x0, y0), str(reading.digit), font=font)
+        height = label_box[3] - label_box[1] + 4
+        top = y0 - height if y0 >= height else y1  # above the box, or below it at the top edge
+        draw.rectangle([x0, top, x0 + label_box[2] - label_box[0] + 6, top + height], fill=colour)
+        draw.text((x0 + 3, top + 1 - (label_box[1] - y0)), str(reading.digit), fill=(255, 255, 255), font=font)
     return picture

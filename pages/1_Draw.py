@@ -37,9 +37,8 @@ with canvas_column:
         update_streamlit=True,
         key=f"draw_{'number' if number_mode else 'canvas'}_{version}",
     )
-    buttons = st.columns([1, 4])
-    buttons[0].button("Clear", icon=":material/delete:", on_click=clear_canvas, key="draw_clear")
-    buttons[1].caption("Undo and redo: the toolbar that appears above the canvas' top-right corner when you hover it.")
+    st.button("Clear", icon=":material/delete:", on_click=clear_canvas, key="draw_clear")
+    st.caption("Undo and redo: the toolbar that appears above the canvas' top-right corner when you hover it.")
 
 with result_column:
     drawing = canvas.image_data

@@ -34,7 +34,7 @@ def app():
     with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log") as base:
         with playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 1500})  # tall: whole pages in the shots
             yield base, page
             browser.close()
 
@@ -89,6 +89,23 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         page.get_by_role("button", name="Clear").click()
         page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
         server.wait_idle(page)  # the fresh, empty canvas is mounted
+
+
+def test_number_mode_reads_digits_drawn_side_by_side(app):
+    base, page = app
+    open_page(page, base, "Draw")
+    page.get_by_text("Number", exact=True).first.click()  # the segmented control's option
+    server.wait_idle(page)
+    one = [[(120, 40), (112, 200)]]
+    seven = [[(250, 45), (360, 45), (290, 205)]]
+    zero = [[(500 + 50 * math.sin(t), 125 - 80 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]]
+    for strokes in (one, seven, zero):
+        draw(page, strokes)
+    shown = shown_digit(page, "170")
+    server.wait_idle(page)
+    page.screenshot(path=str(SCREENSHOTS / "Draw_number.png"), full_page=True)
+    assert shown == "170"
+    assert page.locator(ERROR_BOXES).count() == 0
 
 
 def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
