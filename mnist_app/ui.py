@@ -97,12 +97,21 @@ def show_notes(notes: list[str]) -> None:
         st.caption(f":material/info: {sentence(note)}")
 
 
-def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
-    """All ten classes as horizontal bars, most likely first."""
+def top10_chart(probabilities: np.ndarray, height: int = 280) -> None:
+    """All ten digits as horizontal bars, most likely first, each labelled with its probability."""
+    import altair as alt  # Streamlit's own charting dependency; used directly to label every bar
+
     frame = card.ranking_frame(probabilities)
-    # With horizontal=True the labels follow the columns: x is the digit axis, y the probability axis.
-    st.bar_chart(frame, x="digit", y="probability", horizontal=True, sort="-probability", height=height,
-                 x_label="digit", y_label="probability")
+    frame["label"] = [f"{p:.1%}" if p >= 0.001 else "<0.1%" for p in frame["probability"]]
+    base = alt.Chart(frame).encode(
+        y=alt.Y("digit:N", sort="-x", title="digit", axis=alt.Axis(labelOverlap=False, labelFontSize=13)),
+        x=alt.X("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1.15]),
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1.0])),
+        tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
+    )
+    bars = base.mark_bar(color="#3b5bdb", cornerRadiusEnd=3)
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(text="label:N")
+    st.altair_chart((bars + labels).properties(height=height), width="stretch")
 
 
 def confidence_message(shown: dict) -> None:
@@ -250,7 +259,7 @@ def _model_downloads(model_mtime: float, onnx_mtime: float, manifest_mtime: floa
             for path in sorted(saved_model.rglob("*")):
                 if path.is_file():
                     archive.write(path, Path("mnist") / path.relative_to(saved_model))
-        files.append(("SavedModel (.zip)", "mnist_saved_model.zip", buffer.getvalue(), "TensorFlow Serving"))
+        files.append(("SavedModel", "mnist_saved_model.zip", buffer.getvalue(), "TensorFlow Serving"))
     return files
 
 

@@ -181,9 +181,14 @@ def test_model_page_lists_layers_and_totals():
     at = page("pages/6_Model.py").run()
     table = at.dataframe[0].value
     assert {"name", "type", "output shape", "parameters"} <= set(table.columns)
-    assert "Conv2D" in set(table["type"])
+    assert list(table["type"]).count("Conv2D") == 4  # one network's layers
     totals = {metric.label: metric.value for metric in at.metric}
-    assert int(totals["Parameters"].replace(",", "")) == int(table["parameters"].sum())
+    networks = int(totals["Networks"])
+    non_trainable = int(totals["Non-trainable"].replace(",", ""))
+    # every network has the same layers, so the totals are the table's sum times the number of networks
+    assert int(totals["Parameters"].replace(",", "")) == networks * int(table["parameters"].sum())
+    assert non_trainable > 0
+    assert len(at.get("download_button")) >= 2
 
 
 def test_training_history_shows_a_verdict_and_its_rule():
