@@ -57,11 +57,31 @@ def command_predict(args) -> int:
                 sources.append(ImageError(str(error)))
         readable = [s for s in sources if not isinstance(s, ImageError)]
         answers = iter(predictor.predict_many(readable))
-        for item, source in zip(chunk, sources):
+        for position, (item, source) in enumerate(zip(chunk, sources), start=start):
             result = source if isinstance(source, ImageError) else next(answers)
             failures += isinstance(result, ImageError)
-            print(_format_json(item, result) if args.json else _format_row(item, result, args.top), flush=True)
+            why = _explain(predictor, result, item, position, args.explain) if args.explain else None
+            print(_format_json(item, result, why) if args.json else _format_row(item, result, args.top, why),
+                  flush=True)
     return 1 if failures else 0
+
+
+def _explain(predictor, result, item: str, position: int, folder) -> str | None:
+    """Save the why-this-digit occlusion map of one prediction as a PNG; return its path."""
+    from pathlib import Path
+
+    from mnist_app import explain
+    from mnist_app.errors import ImageError
+
+    if isinstance(result, ImageError) or not result.has_digit:
+        return None
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(item.split("?")[0]).stem or "image"
+    target = folder / f"{position:04d}_{stem}_why_{result.digit}.png"
+    heat = explain.occlusion_map(predictor, result.model_input, result.digit)
+    explain.overlay(result.model_input, heat).save(target)
+    return str(target)
 
 
 def _predict_numbers(predictor, args) -> int:
@@ -90,16 +110,19 @@ def _short(item: str) -> str:
     return item if len(item) <= 40 else "…" + item[-39:]
 
 
-def _format_json(item: str, result) -> str:
+def _format_json(item: str, result, why: str | None = None) -> str:
     from mnist_app.errors import ImageError
 
     if isinstance(result, ImageError):
         return json.dumps({"path": item, "digit": None, "confidence": None, "probabilities": None,
                            "error": str(result)})
-    return json.dumps({"path": item, **result.as_dict()})
+    line = {"path": item, **result.as_dict()}
+    if why:
+        line["explanation"] = why
+    return json.dumps(line)
 
 
-def _format_row(item: str, result, top: int) -> str:
+def _format_row(item: str, result, top: int, why: str | None = None) -> str:
     from mnist_app.errors import ImageError
 
     name = _short(item)
@@ -109,7 +132,8 @@ def _format_row(item: str, result, top: int) -> str:
         return f"{name:<40} {'-':>5} {'-':>10}  {result.reason}"
     ranking = ", ".join(f"{digit} {probability:.1%}" for digit, probability in result.top(top))
     flag = "  (unsure)" if result.unsure else ""
-    return f"{name:<40} {result.digit:>5} {result.confidence:>10.2%}  {ranking}{flag}"
+    saved = f"  why: {why}" if why else ""
+    return f"{name:<40} {result.digit:>5} {result.confidence:>10.2%}  {ranking}{flag}{saved}"
 
 
 def command_evaluate(args) -> int:
@@ -144,9 +168,11 @@ def command_train(args) -> int:
 def command_export(args) -> int:
     from mnist_app import export
 
-    report = export.export_onnx()
-    print(f"Wrote {report['path']}: argmax identical on {report['argmax_identical']}/{report['images']} test "
-          f"images, largest probability difference {report['max_abs_probability_difference']:.2e}.")
+    report = export.export_all()
+    print(f"Exports of {report['source']} (verified on the 10,000 test images):")
+    for name, figures in report["exports"].items():
+        print(f"  {name:<12} {figures['path']:<45} argmax identical {figures['argmax_identical']}/"
+              f"{figures['images']}, max probability difference {figures['max_abs_probability_difference']:.1e}")
     return 0
 
 
@@ -196,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or http(s) URLs")
     predict.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     predict.add_argument("--top", type=int, default=3, metavar="K", help="show the K most likely digits (default 3)")
+    predict.add_argument("--explain", metavar="DIR",
+                         help="also save a why-this-digit occlusion map per prediction as a PNG in DIR")
     predict.add_argument("--number", action="store_true",
                          help="read a whole number (several digits) per image instead of one digit")
     predict.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
@@ -210,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_arguments(training)
     training.set_defaults(run=command_train)
 
-    commands.add_parser("export", help="export the committed model to ONNX and verify it").set_defaults(
-        run=command_export)
+    exporting = commands.add_parser("export", help="export the model (.keras, SavedModel, .tflite, ONNX), verify each")
+    exporting.set_defaults(run=command_export)
 
     calibrate = commands.add_parser("calibrate", help="fit the confidence temperature on the validation split")
     calibrate.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")

@@ -93,3 +93,16 @@ def test_missing_model_is_a_clear_error_not_a_traceback(tmp_path, files):
                             cwd=config.PROJECT_ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2
     assert "make train" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_explain_saves_a_why_this_digit_map_per_prediction(files, tmp_path):
+    from PIL import Image as PILImage
+
+    folder = tmp_path / "why"
+    result = run_cli("predict", "--json", "--explain", folder, files["digit0"], files["blank"])
+    assert result.returncode == 0, result.stderr
+    digit, blank = (json.loads(line) for line in result.stdout.splitlines())
+    picture = PILImage.open(digit["explanation"])
+    assert picture.size == (168, 168) and picture.mode == "RGB"
+    assert "explanation" not in blank  # no digit, no map
+    assert len(list(folder.iterdir())) == 1

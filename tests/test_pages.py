@@ -262,3 +262,12 @@ def test_evaluation_page_reports_calibration():
     figures = reports.load_metrics()["calibration"]
     assert metrics["ECE after"] == f"{figures['test_ece_after']:.2%}"
     assert metrics["Temperature"] == f"{figures['temperature']:.3f}"
+
+
+@pytest.mark.parametrize("path", ["Home.py", "pages/1_Draw.py", "pages/6_Model.py"])
+def test_pages_with_a_corrupt_model_file_explain_instead_of_crashing(path, tmp_path, monkeypatch):
+    config.model_path(tmp_path).write_bytes(b"<html>this is not an HDF5 file</html>")
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    at = page(path).run()
+    assert not at.exception, at.exception
+    assert "could not be read" in texts(at) and "make train" in texts(at)
