@@ -13,9 +13,13 @@ st.markdown(
     "its centre of mass in 28×28 — and each result shows you *what the model sees*."
 )
 
+predictor = ui.predictor_or_notice()  # says how to train one when there is no usable model
+if predictor is not None:
+    st.subheader("How it works")
+    ui.how_it_works()
+
 st.subheader("The model")
 figures = ui.metrics()
-predictor = ui.predictor_or_notice()
 if predictor is not None and figures:
     columns = st.columns(4)
     columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}", f"{figures['errors']} errors / 10,000",

@@ -269,3 +269,30 @@ def model_downloads() -> list[tuple]:
 
     manifest = export.export_dir() / export.MANIFEST_FILENAME
     return _model_downloads(_mtime(config.model_path()), _mtime(config.onnx_path()), _mtime(manifest))
+
+
+DEMO_TEST_INDEX = 61  # a test-set 8, shown on the home page as a photo on tinted paper
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def _demo(model_mtime: float):
+    from mnist_app import robustness
+
+    mnist = mnist_test_set()
+    photo = robustness.photo_tinted_jpeg(mnist.x_test[DEMO_TEST_INDEX], np.random.default_rng(21))  # well framed
+    prediction = get_predictor().predict_image(photo)
+    return prediction.display, card.upscale(prediction.model_input), prediction.digit, prediction.confidence
+
+
+def how_it_works() -> None:
+    """The preprocessing in three pictures: a user's photo, what the model sees, the answer."""
+    display, seen, digit, confidence = _demo(_mtime(config.model_path()))
+    columns = st.columns([1.3, 0.3, 1, 0.3, 1])
+    columns[0].image(display, caption="1. A photo of a digit (a test image on tinted, unevenly lit paper)",
+                     width="stretch")
+    columns[1].markdown("<div style='font-size:2.5rem;text-align:center;padding-top:3.5rem'>→</div>",
+                        unsafe_allow_html=True)
+    columns[2].image(seen, caption="2. What the model sees: ink only, 20×20 box, centred in 28×28", width="stretch")
+    columns[3].markdown("<div style='font-size:2.5rem;text-align:center;padding-top:3.5rem'>→</div>",
+                        unsafe_allow_html=True)
+    columns[4].metric("3. The answer", str(digit), f"{confidence:.1%} confident", delta_color="off", delta_arrow="off")
