@@ -198,14 +198,14 @@ def _remembered(store: str, payload: bytes, compute, limit: int):
             memo[digest] = compute(payload)
         except ImageError as error:
             memo[digest] = error
-        if len(memo) > limit:  # bounded: a session uploading thousands of files must not grow forever
+        if len(memo) > limit:  # bounded (a result holds a picture of up to 480x480): evict the oldest
             memo.pop(next(iter(memo)))
     return memo[digest]
 
 
 def predict_bytes(predictor: inference.Predictor, payload: bytes) -> inference.Prediction | ImageError:
     """Predict one encoded image (a single digit)."""
-    return _remembered("_prediction_memo", payload, predictor.predict_image, 256)
+    return _remembered("_prediction_memo", payload, predictor.predict_image, 64)
 
 
 def read_number_bytes(predictor: inference.Predictor, payload: bytes):
