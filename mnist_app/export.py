@@ -63,14 +63,19 @@ def keras_reference(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(images, batch_size=1024, verbose=0))
 
 
-def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None = None) -> dict:
-    """Write models/mnist_cnn_model.onnx from the .h5, verify it, and return the agreement figures."""
+def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None = None, *, model=None,
+                reference: np.ndarray | None = None) -> dict:
+    """Write models/mnist_cnn_model.onnx from the .h5, verify it, and return the agreement figures.
+
+    A caller that already holds the Keras model (as saved in the .h5) and its probabilities on
+    `verify_images` passes them in, so neither is loaded or computed twice.
+    """
     import onnx
     import tensorflow as tf
     import tf2onnx
 
     models_dir = Path(models_dir or config.MODELS_DIR)
-    model = load_keras_model(models_dir)
+    model = model if model is not None else load_keras_model(models_dir)
     started = time.perf_counter()
     signature = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name="image"),)
     function = tf.function(lambda image: {"probabilities": model(image, training=False)})
@@ -89,7 +94,9 @@ def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None
 
     if verify_images is None:
         verify_images = preprocess.normalize_mnist(data.load_mnist().x_test)
-    report = agreement(keras_reference(model, verify_images), _OnnxBackend(temporary)(verify_images))
+    if reference is None:
+        reference = keras_reference(model, verify_images)
+    report = agreement(reference, _OnnxBackend(temporary)(verify_images))
     check_agreement(report, "The ONNX export")
     os.replace(temporary, target)
     reports.summary_path(models_dir).write_text(json.dumps(reports.describe_model(model), indent=1) + "\n")
@@ -136,8 +143,8 @@ def export_all(models_dir: Path | None = None, verify_images: np.ndarray | None 
     target.mkdir(parents=True, exist_ok=True)
     model = load_keras_model(models_dir)
     reference = keras_reference(model, verify_images)
-    report = {"source": config.model_path(models_dir).name, ONNX_SOURCE_KEY: file_sha256(config.model_path(models_dir)),
-              "exports": {}}
+    source_sha256 = file_sha256(config.model_path(models_dir))
+    report = {"source": config.model_path(models_dir).name, ONNX_SOURCE_KEY: source_sha256, "exports": {}}
 
     keras_path = target / KERAS_FILENAME
     model.save(keras_path)
@@ -153,23 +160,25 @@ def export_all(models_dir: Path | None = None, verify_images: np.ndarray | None 
         figures = agreement(reference, predict(path, verify_images))
         check_agreement(figures, f"The {name} export")
         report["exports"][name] = {"path": str(path.relative_to(models_dir)), **figures}
-    report["exports"]["onnx"] = {"path": config.ONNX_FILENAME, **_current_onnx(models_dir, reference, verify_images)}
+    onnx_figures = _current_onnx(models_dir, model, reference, verify_images, source_sha256)
+    report["exports"]["onnx"] = {"path": config.ONNX_FILENAME, **onnx_figures}
     (target / MANIFEST_FILENAME).write_text(json.dumps(report, indent=1) + "\n")
     return report
 
 
-def _current_onnx(models_dir: Path, reference: np.ndarray, verify_images: np.ndarray) -> dict:
+def _current_onnx(models_dir: Path, model, reference: np.ndarray, verify_images: np.ndarray,
+                  source_sha256: str) -> dict:
     """Verify the ONNX file if it was exported from this .h5 (committed files stay untouched), else re-export."""
     from mnist_app.inference import _OnnxBackend
 
     path = config.onnx_path(models_dir)
     if path.is_file() and reports.summary_path(models_dir).is_file():
         existing = _OnnxBackend(path)
-        if existing.metadata.get(ONNX_SOURCE_KEY) == file_sha256(config.model_path(models_dir)):
+        if existing.metadata.get(ONNX_SOURCE_KEY) == source_sha256:
             figures = agreement(reference, existing(verify_images))
             check_agreement(figures, "The ONNX export")
             return figures
-    exported = export_onnx(models_dir, verify_images)
+    exported = export_onnx(models_dir, verify_images, model=model, reference=reference)
     return {key: value for key, value in exported.items() if key not in ("path", "seconds")}
 
 

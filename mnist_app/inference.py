@@ -152,12 +152,11 @@ class Predictor:
 
     def _read_temperature(self) -> float:
         """The calibration temperature written by `python -m mnist_app calibrate` (1.0 = none)."""
-        import json
+        from mnist_app import reports
 
         try:
-            metrics = json.loads(config.metrics_path(self.models_dir).read_text())
-            temperature = float(metrics["calibration"]["temperature"])
-        except (OSError, ValueError, KeyError, TypeError):
+            temperature = float(reports.load_metrics(self.models_dir)["calibration"]["temperature"])
+        except (ValueError, KeyError, TypeError):  # no metrics (None), no calibration, or a bad value
             return 1.0
         return temperature if 0.01 < temperature < 100 else 1.0
 

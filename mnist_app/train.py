@@ -247,7 +247,8 @@ def run(args: argparse.Namespace, command: str | None = None) -> dict:
     try:
         from mnist_app import export
 
-        exported = export.export_onnx(output_dir, verify_images=x_test)
+        # The in-memory model is the one just saved; its test probabilities are the Keras reference.
+        exported = export.export_onnx(output_dir, verify_images=x_test, model=model, reference=test_probabilities)
         print(f"Exported the fast-path ONNX model: argmax identical on {exported['argmax_identical']}/"
               f"{exported['images']} test images.")
     except ImportError as error:  # tf2onnx missing: the predictor falls back to the Keras path

@@ -245,7 +245,8 @@ def _model_downloads(model_mtime: float, onnx_mtime: float, manifest_mtime: floa
     files = []
     candidates = [("Keras .h5", config.model_path(), "the dashboard's model"),
                   ("ONNX", config.onnx_path(), "ONNX Runtime, the fast path")]
-    if export.exports_current():
+    current = export.exports_current()  # hashes the .h5 once
+    if current:
         folder = export.export_dir()
         candidates += [("Keras .keras", folder / export.KERAS_FILENAME, "native Keras 3 format"),
                        ("LiteRT .tflite", folder / export.TFLITE_FILENAME, "mobile and edge")]
@@ -253,7 +254,7 @@ def _model_downloads(model_mtime: float, onnx_mtime: float, manifest_mtime: floa
         if path.is_file():
             files.append((label, path.name, path.read_bytes(), note))
     saved_model = export.export_dir() / export.SAVED_MODEL_DIRNAME
-    if export.exports_current() and saved_model.is_dir():
+    if current and saved_model.is_dir():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(saved_model.rglob("*")):
