@@ -9,6 +9,7 @@ from PIL import Image
 
 from mnist_app import config
 from tests.support import server
+from tests.support.canvas import DIGIT_STROKES, draw
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
@@ -18,14 +19,6 @@ if not os.path.exists(server.CHROMIUM):
     pytest.skip(f"{server.CHROMIUM} is missing: run `make browser` (apt-get install chromium)", allow_module_level=True)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-# Strokes in canvas pixels (280x280): each a list of (x, y) points drawn with the mouse held down.
-DIGIT_STROKES = {
-    "1": [[(150, 40), (140, 245)]],
-    "7": [[(70, 55), (215, 55), (120, 245)]],
-    "0": [[(140 + 62 * math.sin(t), 140 - 95 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]],
-    "4": [[(170, 40), (70, 170), (215, 170)], [(170, 40), (170, 250)]],
-}
 
 
 @pytest.fixture(scope="module")
@@ -50,20 +43,6 @@ def test_every_page_opens_without_an_error_box(app, path):
     open_page(page, base, path)
     page.screenshot(path=str(SCREENSHOTS / f"{path or 'Home'}.png"), full_page=True)
     assert page.locator(ERROR_BOXES).count() == 0
-
-
-def draw(page, strokes):
-    canvas = page.locator("canvas.upper-canvas")
-    canvas.wait_for(state="visible")
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
-        page.mouse.up()
-        page.wait_for_timeout(250)
 
 
 def shown_digit(page, expected, timeout_ms=20_000):

@@ -1,0 +1,85 @@
+"""Drawing on streamlit-drawable-canvas with Playwright's mouse, and checking the ink really landed.
+
+Under load (several browsers and the server on 2 cores) a digit drawn right after the canvas was (re)mounted
+could leave a blank canvas, so the server never received anything to answer (seen in CI). Two causes:
+the page was still moving the new canvas into place when its position was read (see `settled_box`), and
+the component loads its (empty) initial drawing asynchronously after mounting, which ignores or wipes
+strokes made before it finishes. A person sees the stroke vanish and draws again; these helpers wait for
+the canvas to settle, check that ink landed, redraw if it did not, and count it, so the tests hold the
+*server* to answering every drawing that is on the canvas.
+"""
+
+import math
+
+import numpy as np
+
+# Strokes in canvas pixels (280x280): each a list of (x, y) points drawn with the mouse held down.
+DIGIT_STROKES = {
+    "1": [[(150, 40), (140, 245)]],
+    "7": [[(70, 55), (215, 55), (120, 245)]],
+    "0": [[(140 + 62 * math.sin(t), 140 - 95 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]],
+    "4": [[(170, 40), (70, 170), (215, 170)], [(170, 40), (170, 250)]],
+}
+_INK_PIXELS = """c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+    return n;
+}"""
+
+
+def canvas_ink(page) -> int:
+    """How many pixels of the drawing layer are white ink (the background is black)."""
+    return page.locator("canvas.dc-canvas.lower-canvas").evaluate(_INK_PIXELS)
+
+
+def _stroke(page, box, stroke) -> None:
+    (x, y), rest = stroke[0], stroke[1:]
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+    page.mouse.up()
+    page.wait_for_timeout(250)
+
+
+def settled_box(page, timeout_ms: int = 30_000) -> dict:
+    """The canvas' position once it has stopped moving.
+
+    Right after a rerun that remounts the canvas (Clear, Digit/Number), the page can still be laid out around
+    the outgoing elements: the new canvas was seen 288 px below where it came to rest, so strokes aimed at
+    the first position it reported landed on the text under it.
+    """
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(state="visible", timeout=timeout_ms)
+    box = canvas.bounding_box()
+    for _ in range(timeout_ms // 150):
+        page.wait_for_timeout(150)
+        again = canvas.bounding_box()
+        if again == box:
+            return box
+        box = again
+    raise AssertionError("the canvas kept moving")
+
+
+def draw(page, strokes, attempts: int = 6) -> int:
+    """Draw the strokes; a stroke that left no new ink is drawn again. Returns how many strokes were redrawn."""
+    redrawn = 0
+    for stroke in strokes:
+        for attempt in range(attempts):
+            before = canvas_ink(page)
+            _stroke(page, settled_box(page), stroke)
+            if canvas_ink(page) > before:
+                break
+            redrawn += 1
+            page.wait_for_timeout(300 * (attempt + 1))  # the canvas is still loading its initial drawing
+        else:
+            raise AssertionError(f"the canvas took no ink from {attempts} attempts at a stroke")
+    return redrawn
+
+
+def redraw_if_wiped(page, strokes, ink_drawn: int) -> int:
+    """If the canvas lost ink since the drawing was made, draw the same strokes over it again (idempotent)."""
+    if canvas_ink(page) >= ink_drawn:
+        return 0
+    return 1 + draw(page, strokes)
