@@ -77,7 +77,7 @@ def test_number_mode_reads_digits_drawn_side_by_side(app):
     server.wait_idle(page)
     one = [[(120, 40), (112, 200)]]
     seven = [[(250, 45), (360, 45), (290, 205)]]
-    zero = [[(500 + 50 * math.sin(t), 125 - 80 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]]
+    zero = [[(470 + 50 * math.sin(t), 125 - 80 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]]
     for strokes in (one, seven, zero):
         draw(page, strokes)
     shown = shown_digit(page, "170")
@@ -85,6 +85,21 @@ def test_number_mode_reads_digits_drawn_side_by_side(app):
     page.screenshot(path=str(SCREENSHOTS / "Draw_number.png"), full_page=True)
     assert shown == "170"
     assert page.locator(ERROR_BOXES).count() == 0
+
+
+@pytest.mark.parametrize("width", [1024, 1200])
+def test_the_canvas_is_never_cut_off_on_a_laptop_screen(app, width):
+    base, page = app
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        open_page(page, base, "Draw")
+        for mode in ("Digit", "Number"):
+            page.get_by_text(mode, exact=True).first.click()
+            server.wait_idle(page)
+            shown, drawn = page.locator(".dc-scroll").evaluate("e => [e.clientWidth, e.scrollWidth]")
+            assert shown == drawn, f"{mode} mode at {width} px: only {shown} of the canvas' {drawn} px are visible"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1500})
 
 
 def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
