@@ -23,6 +23,16 @@ def page_setup(title: str, icon: str = PAGE_ICON, layout: str = "wide") -> None:
     st.set_page_config(page_title=f"{title} · MNIST digit recognizer", page_icon=icon, layout=layout)
 
 
+def metric_row(name: str, count: int, min_width: int = 170) -> list:
+    """`count` cells for metrics, side by side while each gets `min_width` pixels, wrapped onto more lines
+    below that: st.columns would instead cut values like "29 / 10,000" down to "29 / 1…" on a small screen."""
+    row = st.container(horizontal=True, gap="medium", key=f"metric_row_{name}")
+    # The row's flex items are Streamlit's layout wrappers around the cells.
+    st.html(f"<style>.st-key-metric_row_{name} > [data-testid='stLayoutWrapper']"
+            f" {{ min-width: {min_width}px; flex: 1 1 {min_width}px; }}</style>")
+    return [row.container() for _ in range(count)]
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime

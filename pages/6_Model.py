@@ -26,7 +26,7 @@ if predictor is not None and summary is not None:
             f"The committed model folds **{members} such networks**, trained with different seeds, into one Keras "
             "model whose output is the average of their probabilities. Averaging smooths out the quirks of any one "
             "network" + (f" (alone they score {scores} on the test set)." if scores else "."))
-    totals = st.columns(4)
+    totals = ui.metric_row("totals", 4)
     totals[0].metric("Parameters", f"{summary['total_parameters']:,}")
     totals[1].metric("Trainable", f"{summary['trainable_parameters']:,}")
     totals[2].metric("Non-trainable", f"{summary['non_trainable_parameters']:,}", "batch-norm statistics",

@@ -13,7 +13,7 @@ if figures is None:
     st.stop()
 st.caption("Computed once by the training step (`models/metrics.json`), not on every visit.")
 
-columns = st.columns(4)
+columns = ui.metric_row("evaluation", 4)
 columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}")
 columns[1].metric("Test loss", f"{figures['test_loss']:.4f}")
 columns[2].metric("Mistakes", f"{figures['errors']} / {figures['count']:,}")
@@ -43,7 +43,7 @@ else:
             "the test set); this changes no prediction, only how sure they claim to be. The **expected calibration "
             "error** (ECE) is the average gap between confidence and accuracy across confidence bins, on the test "
             "set. The app's *unsure* warning uses the calibrated confidence.")
-        cells = st.columns(3)
+        cells = ui.metric_row("calibration", 3, min_width=100)
         cells[0].metric("Temperature", f"{calibration['temperature']:.3f}")
         cells[1].metric("ECE before", f"{calibration['test_ece_before']:.2%}")
         cells[2].metric("ECE after", f"{calibration['test_ece_after']:.2%}",

@@ -102,6 +102,21 @@ def test_the_canvas_is_never_cut_off_on_a_laptop_screen(app, width):
         page.set_viewport_size({"width": 1280, "height": 1500})
 
 
+def test_no_figure_is_cut_short_on_a_small_screen(app):
+    base, page = app
+    page.set_viewport_size({"width": 1024, "height": 900})
+    try:
+        for path in ("", "Model", "Training_history", "Evaluation"):
+            open_page(page, base, path)
+            cut = page.locator("[data-testid='stMetricValue']").evaluate_all(
+                "values => values.flatMap(v => [v, ...v.querySelectorAll('*')])"
+                ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.closest('[data-testid=stMetricValue]')"
+                ".innerText)")
+            assert not cut, f"{path or 'Home'}: metric values cut short at 1024 px: {cut}"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1500})
+
+
 def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
     base, page = app
     open_page(page, base, "Upload")
