@@ -70,6 +70,24 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         server.wait_idle(page)  # the fresh, empty canvas is mounted
 
 
+def test_undo_and_redo_in_the_canvas_toolbar_update_the_prediction(app):
+    base, page = app
+    open_page(page, base, "Draw")
+    upright, bent_arm = DIGIT_STROKES["4"][1], DIGIT_STROKES["4"][0]
+    draw(page, [upright])
+    assert shown_digit(page, "1") == "1"
+    draw(page, [bent_arm])
+    assert shown_digit(page, "4") == "4"
+    page.locator("canvas.upper-canvas").hover()  # the toolbar shows on hover, above the canvas' corner
+    page.get_by_role("button", name="Undo", exact=True).click()
+    assert shown_digit(page, "1") == "1", "undo took the last stroke away"
+    page.get_by_role("button", name="Redo", exact=True).click()
+    assert shown_digit(page, "4") == "4", "redo put it back"
+    server.wait_idle(page)
+    page.get_by_role("button", name="Clear").click()
+    page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
+
+
 def test_number_mode_reads_digits_drawn_side_by_side(app):
     base, page = app
     open_page(page, base, "Draw")
