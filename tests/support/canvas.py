@@ -1,12 +1,12 @@
 """Drawing on streamlit-drawable-canvas with Playwright's mouse, and checking the ink really landed.
 
-Under load (several browsers and the server on 2 cores) a digit drawn right after the canvas was (re)mounted
-could leave a blank canvas, so the server never received anything to answer (seen in CI). Two causes:
-the page was still moving the new canvas into place when its position was read (see `settled_box`), and
-the component loads its (empty) initial drawing asynchronously after mounting, which ignores or wipes
-strokes made before it finishes. A person sees the stroke vanish and draws again; these helpers wait for
-the canvas to settle, check that ink landed, redraw if it did not, and count it, so the tests hold the
-*server* to answering every drawing that is on the canvas.
+Under load (several browsers and the server on 2 cores) a digit drawn right after the canvas was remounted
+(Clear, Digit/Number) could leave a blank canvas, so the server never received anything to answer (seen in
+CI). The page was still moving the new canvas into place when its position was read, and the strokes
+landed beside it (see `settled_box`). These helpers wait for the canvas to settle and check that every
+stroke left ink, drawing it again otherwise (as a person whose stroke vanished would) and counting it. So
+the tests hold the *server* to answering every drawing that is on the canvas, and a test stroke that never
+reached the app fails as such, not as a missing answer.
 """
 
 import math
@@ -72,14 +72,8 @@ def draw(page, strokes, attempts: int = 6) -> int:
             if canvas_ink(page) > before:
                 break
             redrawn += 1
-            page.wait_for_timeout(300 * (attempt + 1))  # the canvas is still loading its initial drawing
+            page.wait_for_timeout(300 * (attempt + 1))  # e.g. the component is still loading its (empty) drawing
         else:
             raise AssertionError(f"the canvas took no ink from {attempts} attempts at a stroke")
     return redrawn
 
-
-def redraw_if_wiped(page, strokes, ink_drawn: int) -> int:
-    """If the canvas lost ink since the drawing was made, draw the same strokes over it again (idempotent)."""
-    if canvas_ink(page) >= ink_drawn:
-        return 0
-    return 1 + draw(page, strokes)
