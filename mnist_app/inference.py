@@ -36,7 +36,7 @@ class Prediction:
     confidence: float | None
     probabilities: np.ndarray | None  # the 10 calibrated class probabilities, or None when no digit was found
     model_input: np.ndarray | None  # the 28x28 image the model saw
-    display: object = None  # PIL picture of the input
+    decoded: preprocess.Decoded | None = None  # the input as read (its picture is drawn on demand)
     notes: list[str] = field(default_factory=list)
     reason: str | None = None  # why no digit was found
     box: tuple[int, int, int, int] | None = None
@@ -45,6 +45,11 @@ class Prediction:
     @property
     def has_digit(self) -> bool:
         return self.digit is not None
+
+    @property
+    def display(self):
+        """The input as an RGB picture (PIL), or None."""
+        return None if self.decoded is None else self.decoded.display
 
     @property
     def unsure(self) -> bool:
@@ -235,8 +240,8 @@ class Predictor:
 
     def _prediction(self, prepared: preprocess.Prepared, raw: np.ndarray | None) -> Prediction:
         if raw is None:
-            return Prediction(None, None, None, None, prepared.display, prepared.notes, prepared.reason, None)
+            return Prediction(None, None, None, None, prepared.decoded, prepared.notes, prepared.reason, None)
         probabilities = self.calibrated(raw[None])[0]
         digit = int(np.argmax(probabilities))
         return Prediction(digit, float(probabilities[digit]), probabilities, prepared.model_input,
-                          prepared.display, prepared.notes, None, prepared.box, raw)
+                          prepared.decoded, prepared.notes, None, prepared.box, raw)
