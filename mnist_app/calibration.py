@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
-from scipy import optimize
 
 BINS = 15
 
@@ -34,6 +33,8 @@ def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> fl
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising the NLL of the labels (searched over 0.05 .. 20)."""
+    from scipy import optimize  # deferred: only fitting needs SciPy, not every prediction (the CLI starts faster)
+
     labels = np.asarray(labels, dtype=np.int64)
     result = optimize.minimize_scalar(
         lambda log_t: negative_log_likelihood(apply_temperature(probabilities, float(np.exp(log_t))), labels),

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from mnist_app import config  # noqa: E402
 from mnist_app.errors import MnistAppError  # noqa: E402
+from mnist_app.inference import BACKENDS  # noqa: E402
 
 PREDICT_CHUNK = 256  # inputs decoded and predicted together; bounds memory for huge path lists
 
@@ -38,27 +39,30 @@ def command_data(args) -> int:
 
 
 def command_predict(args) -> int:
-    from mnist_app import inference
+    from mnist_app import batch, inference
     from mnist_app.errors import ImageError
 
-    predictor = inference.Predictor(backend=args.backend)
-    failures = 0
     if args.number:
-        return _predict_numbers(predictor, args)
+        return _predict_numbers(inference.Predictor(backend=args.backend), args)
+    sources = []
+    for item in args.paths:
+        try:
+            sources.append(_read_source(item))
+        except MnistAppError as error:
+            sources.append(ImageError(str(error)))
+    readable = [source for source in sources if not isinstance(source, ImageError)]
+    stream = batch.PreparedStream(readable, workers=args.workers)  # workers start before ONNX Runtime's threads
+    predictor = inference.Predictor(backend=args.backend)
+    prepared = iter(stream)
+    failures = 0
     if not args.json:
         print(f"{'input':<40} {'digit':>5} {'confidence':>10}  top {args.top}")
-    for start in range(0, len(args.paths), PREDICT_CHUNK):
-        chunk = args.paths[start: start + PREDICT_CHUNK]
-        sources = []
-        for item in chunk:
-            try:
-                sources.append(_read_source(item))
-            except MnistAppError as error:
-                sources.append(ImageError(str(error)))
-        readable = [s for s in sources if not isinstance(s, ImageError)]
-        answers = iter(predictor.predict_many(readable))
-        for position, (item, source) in enumerate(zip(chunk, sources), start=start):
-            result = source if isinstance(source, ImageError) else next(answers)
+    for start in range(0, len(sources), PREDICT_CHUNK):
+        chunk = sources[start: start + PREDICT_CHUNK]
+        ready = [source if isinstance(source, ImageError) else next(prepared) for source in chunk]
+        answers = iter(predictor.predict_prepared([p for p in ready if not isinstance(p, ImageError)]))
+        for position, (item, result) in enumerate(zip(args.paths[start:], ready), start=start):
+            result = result if isinstance(result, ImageError) else next(answers)
             failures += isinstance(result, ImageError)
             why = _explain(predictor, result, item, position, args.explain) if args.explain else None
             print(_format_json(item, result, why) if args.json else _format_row(item, result, args.top, why),
@@ -226,12 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also save a why-this-digit occlusion map per prediction as a PNG in DIR")
     predict.add_argument("--number", action="store_true",
                          help="read a whole number (several digits) per image instead of one digit")
-    predict.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    predict.add_argument("--backend", choices=BACKENDS, default="auto")
+    predict.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="processes that decode and prepare images (default: one per core; 1 = no workers)")
     predict.set_defaults(run=command_predict)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and loss of the committed model on the test set")
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    evaluate.add_argument("--backend", choices=BACKENDS, default="auto")
     evaluate.set_defaults(run=command_evaluate)
 
     training = commands.add_parser("train", help="train the model (same as scripts/train.py)")
@@ -242,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.set_defaults(run=command_export)
 
     calibrate = commands.add_parser("calibrate", help="fit the confidence temperature on the validation split")
-    calibrate.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto")
+    calibrate.add_argument("--backend", choices=BACKENDS, default="auto")
     calibrate.set_defaults(run=command_calibrate)
 
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")

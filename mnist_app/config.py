@@ -25,6 +25,8 @@ METRICS_FILENAME = "metrics.json"
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # what every network takes: one 28x28 grey channel
+ARCHITECTURES = ("default", "medium", "small")  # mnist_app.model builds them
 
 TRAIN_COMMAND_HINT = "make train   (or: python scripts/train.py)"
 

@@ -11,8 +11,8 @@ from keras import layers
 
 from mnist_app import config
 
-INPUT_SHAPE = (config.IMAGE_SIZE, config.IMAGE_SIZE, 1)
-ARCHITECTURES = ("default", "medium", "small")
+INPUT_SHAPE = config.INPUT_SHAPE
+ARCHITECTURES = config.ARCHITECTURES
 
 
 def _conv_bn_relu(filters: int) -> list[keras.layers.Layer]:

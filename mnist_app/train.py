@@ -40,9 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the training flags to a parser (also used by the CLI's `train` sub-command)."""
-    from mnist_app.model import ARCHITECTURES
-
-    parser.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULTS["arch"],
+    parser.add_argument("--arch", choices=config.ARCHITECTURES, default=DEFAULTS["arch"],
                         help="network (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
                         help="epochs per network (default: %(default)s)")

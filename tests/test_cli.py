@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -106,3 +107,56 @@ def test_predict_explain_saves_a_why_this_digit_map_per_prediction(files, tmp_pa
     assert picture.size == (168, 168) and picture.mode == "RGB"
     assert "explanation" not in blank  # no digit, no map
     assert len(list(folder.iterdir())) == 1
+
+
+PROBE = """
+import sys
+from mnist_app.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(name for name in ("tensorflow", "keras") if name in sys.modules)
+print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", [["predict", "{digit}"], ["predict", "--json", "{digit}", "{text}"],
+                                     ["evaluate", "--json"], ["data"]])
+def test_predict_evaluate_and_data_never_import_tensorflow(files, command):
+    arguments = [part.format(digit=files["digit0"], text=files["text"]) for part in command]
+    result = subprocess.run([sys.executable, "-c", PROBE, *arguments], cwd=config.PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode in (0, 1), result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-1] == "IMPORTED:", f"{command} imported {lines[-1]}"
+    assert lines[:-1] == [], f"{command} printed to stderr: {lines[:-1]}"  # no TensorFlow log line, nothing else
+
+
+def test_parallel_predict_gives_the_sequential_answers_in_input_order(tmp_path, mnist):
+    from mnist_app import batch
+
+    paths = []
+    for index in range(2 * batch.PARALLEL_FROM):
+        path = tmp_path / f"{index:03d}.png"
+        if index % 17 == 5:
+            path.write_bytes(b"not an image")  # per-file errors stay in place
+        else:
+            Image.fromarray(mnist.x_test[index]).resize((140, 140)).save(path)
+        paths.append(path)
+    parallel = run_cli("predict", "--json", *paths)
+    sequential = run_cli("predict", "--json", "--workers", "1", *paths)
+    assert parallel.returncode == sequential.returncode == 1
+    assert parallel.stdout == sequential.stdout
+    lines = [json.loads(line) for line in parallel.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(path) for path in paths]
+    assert all(("error" in line) == (index % 17 == 5) for index, line in enumerate(lines))
+    if batch.worker_count() < 2:
+        pytest.skip("one core: nothing to spread the work over")
+    stream = batch.PreparedStream(paths)
+    assert stream.parallel and stream.workers > 1  # the batch really is spread over worker processes
+    results = list(stream)
+    expected = [batch.prepare_slim(path) for path in paths]
+    for got, want in zip(results, expected):
+        if isinstance(want, Exception):
+            assert str(got) == str(want)
+        else:
+            assert np.array_equal(got.model_input, want.model_input)
