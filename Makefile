@@ -6,8 +6,9 @@ PORT ?= 8501
 
 .PHONY: run test setup setup-dev data model train export bench robustness browser clean-venv
 
+# The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
-	$(PY) -m streamlit run Home.py --server.port $(PORT)
+	$(PY) -m mnist_app serve --server.port $(PORT)
 
 test: setup-dev data model browser
 	$(PY) -m ruff check .

@@ -1,4 +1,4 @@
-"""`python -m mnist_app`: data, predict, evaluate, train, export, calibrate, robustness."""
+"""`python -m mnist_app`: data, predict, evaluate, train, export, calibrate, serve, robustness."""
 
 from __future__ import annotations
 
@@ -214,6 +214,17 @@ def command_robustness(args) -> int:
     return 0
 
 
+def command_serve(args) -> int:
+    """The dashboard, warmed: `streamlit run Home.py` in this process, after starting the warm-up thread."""
+    from streamlit.web import cli as streamlit_cli
+
+    from mnist_app import service
+
+    service.warm_up_in_background(log=lambda message: print(message, file=sys.stderr, flush=True))
+    sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "Home.py"), *args.streamlit_options]
+    return streamlit_cli.main()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mnist_app import train
 
@@ -251,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--backend", choices=BACKENDS, default="auto")
     calibrate.set_defaults(run=command_calibrate)
 
+    serve = commands.add_parser("serve", help="run the dashboard, with the model loaded as the server starts",
+                                description="Run the dashboard (Home.py) with Streamlit; the model and the test-set "
+                                            "figures are loaded while the server starts. Other options go to "
+                                            "`streamlit run`, e.g. --server.port 8502.")
+    serve.set_defaults(run=command_serve)  # its unknown options are passed on to `streamlit run` (see main)
+
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
     robust.add_argument("--per-style", type=int, default=200)
     robust.add_argument("--json", action="store_true")
@@ -260,7 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; errors the user can act on are printed without a traceback."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "serve":
+        args.streamlit_options = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
     except MnistAppError as error:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import config, data, preprocess, reports
+from mnist_app import config, data, preprocess, reports, testset
 from mnist_app.inference import ONNX_SOURCE_KEY, file_sha256
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,6 +27,7 @@ ONNX_OPSET = 17
 EXPORT_DIRNAME = "export"
 KERAS_FILENAME = "mnist_cnn_model.keras"
 SAVED_MODEL_DIRNAME = "saved_model"  # TensorFlow Serving wants numbered versions inside: saved_model/1/
+SAVED_MODEL_ZIP = "mnist_saved_model.zip"  # the same folder packed once for the dashboard's download button
 TFLITE_FILENAME = "mnist_cnn_model.tflite"
 MANIFEST_FILENAME = "manifest.json"
 
@@ -151,6 +152,7 @@ def export_all(models_dir: Path | None = None, verify_images: np.ndarray | None 
     saved_model_path = target / SAVED_MODEL_DIRNAME / "1"
     shutil.rmtree(saved_model_path, ignore_errors=True)
     model.export(str(saved_model_path), format="tf_saved_model", verbose=False)
+    _zip_folder(target / SAVED_MODEL_DIRNAME, target / SAVED_MODEL_ZIP, inside="mnist")
     tflite_path = target / TFLITE_FILENAME
     tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
 
@@ -163,7 +165,21 @@ def export_all(models_dir: Path | None = None, verify_images: np.ndarray | None 
     onnx_figures = _current_onnx(models_dir, model, reference, verify_images, source_sha256)
     report["exports"]["onnx"] = {"path": config.ONNX_FILENAME, **onnx_figures}
     (target / MANIFEST_FILENAME).write_text(json.dumps(report, indent=1) + "\n")
+    if not testset.current(models_dir):
+        testset.build(models_dir)
     return report
+
+
+def _zip_folder(folder: Path, target: Path, inside: str) -> None:
+    """Pack every file under `folder` into a zip whose entries start with `inside/`."""
+    import zipfile
+
+    temporary = target.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, Path(inside) / path.relative_to(folder))
+    os.replace(temporary, target)
 
 
 def _current_onnx(models_dir: Path, model, reference: np.ndarray, verify_images: np.ndarray,
@@ -189,4 +205,5 @@ def exports_current(models_dir: Path | None = None) -> bool:
         recorded = json.loads(manifest.read_text())[ONNX_SOURCE_KEY]
     except (OSError, ValueError, KeyError):
         return False
-    return recorded == file_sha256(config.model_path(models_dir))
+    packed = (export_dir(models_dir) / SAVED_MODEL_ZIP).is_file()
+    return packed and recorded == file_sha256(config.model_path(models_dir))

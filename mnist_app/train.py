@@ -249,6 +249,9 @@ def run(args: argparse.Namespace, command: str | None = None) -> dict:
         exported = export.export_onnx(output_dir, verify_images=x_test, model=model, reference=test_probabilities)
         print(f"Exported the fast-path ONNX model: argmax identical on {exported['argmax_identical']}/"
               f"{exported['images']} test images.")
+        from mnist_app import testset
+
+        testset.build(output_dir, mnist=mnist)  # what the dashboard shows about the test set, once per model
     except ImportError as error:  # tf2onnx missing: the predictor falls back to the Keras path
         print(f"ONNX export skipped ({error}); run `python -m mnist_app export` later.")
     print(f"Test accuracy {metrics['test_accuracy']:.4f} (loss {metrics['test_loss']:.4f}), "

@@ -1,4 +1,4 @@
-"""Streamlit pieces shared by every page: the one cached predictor, the result card, the top-10 chart.
+"""Streamlit pieces shared by every page: page setup, the shared predictor, the result card, the drawing pad.
 
 Pages stay thin: they read input widgets, call one function here or in the library, and show
 the result. Nothing here imports TensorFlow: the dashboard predicts through ONNX Runtime.
@@ -12,18 +12,27 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from mnist_app import card, config, explain, inference, reports
+from mnist_app import card, charts, config, explain, inference, reports, service
 from mnist_app.errors import ImageError, ModelFileError
 
 PAGE_ICON = ":material/edit_note:"
+# Less empty space above the title (Streamlit's 6rem; its header bar is 3.75rem), so a phone shows more.
+# Narrower side margins on laptop screens (Streamlit's 5rem each side leave a 1024 px laptop ~560 px).
+PAGE_STYLE = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+@media (min-width: 641px) { [data-testid="stMainBlockContainer"] { padding-left: 3rem; padding-right: 3rem; } }
+@media (max-width: 640px) { h1 { font-size: 1.9rem !important; } }
+</style>"""
 
 
 def page_setup(title: str, icon: str = PAGE_ICON, layout: str = "wide") -> None:
     """Set the browser tab title and layout (first Streamlit call on every page)."""
     st.set_page_config(page_title=f"{title} · MNIST digit recognizer", page_icon=icon, layout=layout)
+    st.html(PAGE_STYLE)
+    service.warm_up_in_background()  # a server started without the warm-up (plain `streamlit run`) catches up
 
 
-def metric_row(name: str, count: int, min_width: int = 170) -> list:
+def metric_row(name: str, count: int, min_width: int = 150) -> list:
     """`count` cells for metrics, side by side while each gets `min_width` pixels, wrapped onto more lines
     below that: st.columns would instead cut values like "29 / 10,000" down to "29 / 1…" on a small screen."""
     row = st.container(horizontal=True, gap="medium", key=f"metric_row_{name}")
@@ -40,15 +49,12 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def _cached_predictor(models_dir: str, model_mtime: float, onnx_mtime: float) -> inference.Predictor:
-    # The modification times are part of the cache key, so a retrained model is picked up.
-    return inference.Predictor(Path(models_dir))
-
-
 def get_predictor() -> inference.Predictor:
-    """The one shared predictor (cached across sessions; ONNX Runtime is safe to share)."""
-    return _cached_predictor(str(config.MODELS_DIR), _mtime(config.model_path()), _mtime(config.onnx_path()))
+    """The one shared predictor (loaded once per server, reloaded when the model changes; thread-safe)."""
+    if service.is_loaded(f"predictor:{config.MODELS_DIR}"):
+        return service.predictor()
+    with st.spinner("Loading the model…"):
+        return service.predictor()
 
 
 def predictor_or_notice() -> inference.Predictor | None:
@@ -88,12 +94,22 @@ def history() -> dict | None:
     return reports.load_history()
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test set…")
 def mnist_test_set():
-    """The verified MNIST arrays (loaded once for every session)."""
-    from mnist_app import data
+    """The verified MNIST test images and labels (loaded once for every session)."""
+    if service.is_loaded("test_set"):
+        return service.test_set()
+    with st.spinner("Loading the MNIST test set…"):
+        return service.test_set()
 
-    return data.load_mnist()
+
+def test_report():
+    """The model's stored answers on the test set; computed here once if the model changed without them."""
+    report = service.test_report()
+    if report is None:
+        with st.spinner("The model changed: predicting the 10,000 test images once (a few seconds)…"):
+            service.build_test_report()
+        report = service.test_report()
+    return report
 
 
 def sentence(text: str) -> str:
@@ -107,26 +123,14 @@ def show_notes(notes: list[str]) -> None:
         st.caption(f":material/info: {sentence(note)}")
 
 
-def top10_chart(probabilities: np.ndarray, height: int = 280) -> None:
+def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
     """All ten digits as horizontal bars, most likely first, each labelled with its probability."""
-    import altair as alt  # Streamlit's own charting dependency; used directly to label every bar
-
-    frame = card.ranking_frame(probabilities)
-    frame["label"] = [f"{p:.1%}" if p >= 0.001 else "<0.1%" for p in frame["probability"]]
-    base = alt.Chart(frame).encode(
-        y=alt.Y("digit:N", sort="-x", title="digit", axis=alt.Axis(labelOverlap=False, labelFontSize=13)),
-        x=alt.X("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1.15]),
-                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1.0])),
-        tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
-    )
-    bars = base.mark_bar(color="#3b5bdb", cornerRadiusEnd=3)
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(text="label:N")
-    st.altair_chart((bars + labels).properties(height=height), width="stretch")
+    st.altair_chart(charts.top10(probabilities, height), width="stretch")
 
 
 def confidence_message(shown: dict) -> None:
     """The digit, its confidence, and a plain warning when the model is unsure."""
-    st.metric("Prediction", str(shown["digit"]), f"{shown['confidence']:.1%} confident",
+    st.metric("Prediction", str(shown["digit"]), f"{charts.percent_label(shown['confidence'])} confident",
               delta_color="off", delta_arrow="off")
     slot = st.empty()  # always present, so the chart below keeps its place while the user draws
     if shown["unsure"]:
@@ -135,9 +139,15 @@ def confidence_message(shown: dict) -> None:
                      "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
 
 
+def flex_item(name: str, min_width: int) -> None:
+    """Let the container keyed `name` shrink no narrower than `min_width` px (or the screen), then wrap."""
+    st.html(f"<style>[data-testid='stLayoutWrapper']:has(> .st-key-{name}) "
+            f"{{ min-width: min({min_width}px, 100%); flex: 1 1 {min_width}px; }}</style>")
+
+
 def result_card(prediction: inference.Prediction, *, key: str, show_original: bool = True,
                 caption: str | None = None) -> None:
-    """Original, what the model sees, the prediction and the top-10 chart, side by side."""
+    """The answer first, then the original, what the model sees and the top-10 chart (wrapping on a phone)."""
     if caption:
         st.markdown(f"**{caption}**")
     if not prediction.has_digit:
@@ -146,21 +156,21 @@ def result_card(prediction: inference.Prediction, *, key: str, show_original: bo
         st.info(sentence(prediction.reason), icon=":material/search_off:")
         return
     shown = card.card_data(prediction)
-    columns = st.columns([1, 1, 1.6] if show_original else [1, 1.6])
+    confidence_message(shown)
+    row = st.container(horizontal=True, gap="medium")
     if show_original:
-        columns[0].image(prediction.display, caption="Your image", width="stretch")
-    with columns[-2]:
+        row.image(prediction.display, caption="Your image", width=168)
+    with row.container(width=168, gap="small"):
         picture_slot = st.empty()
         explaining = st.toggle("Why this digit?", key=f"{key}_explain",
-                            help="Occlusion map: which pixels the prediction depends on.")
+                               help="Occlusion map: which pixels the prediction depends on.")
         if explaining:
-            picture_slot.image(why_picture(prediction), caption="Red: the pixels that drove the answer",
-                               width="stretch")
+            picture_slot.image(why_picture(prediction), caption="Red: the pixels that drove the answer", width=168)
             st.caption(explain.HOW_TO_READ)
         else:
-            picture_slot.image(shown["picture"], caption="What the model sees (28×28)", width="stretch")
-    with columns[-1]:
-        confidence_message(shown)
+            picture_slot.image(shown["picture"], caption="What the model sees (28×28)", width=168)
+    with row.container(key=f"{key}_chart", width="stretch"):
+        flex_item(f"{key}_chart", 260)
         top10_chart(prediction.probabilities)
     show_notes(shown["notes"])
 
@@ -225,61 +235,26 @@ def read_number_bytes(predictor: inference.Predictor, payload: bytes):
     return _remembered("_number_memo", payload, lambda data: numbers.read_number(predictor, data), 64)
 
 
-@st.cache_resource(show_spinner="Predicting the 10,000 test images…")
-def _test_set_probabilities(model_mtime: float, onnx_mtime: float) -> np.ndarray:
-    from mnist_app import preprocess
-
-    return get_predictor().predict_batch(preprocess.normalize_mnist(mnist_test_set().x_test))
-
-
-def test_set_probabilities() -> np.ndarray:
-    """The model's probabilities for every MNIST test image (computed once per model)."""
-    return _test_set_probabilities(_mtime(config.model_path()), _mtime(config.onnx_path()))
-
-
-def show_figure(figure) -> None:
-    """Render a matplotlib figure and free it (figures are not garbage-collected by pyplot)."""
-    import matplotlib.pyplot as plt
-
-    st.pyplot(figure, clear_figure=True)
-    plt.close(figure)
-
-
-@st.cache_data(show_spinner="Packing the model files…", max_entries=2)
-def _model_downloads(model_mtime: float, onnx_mtime: float, manifest_mtime: float) -> list[tuple]:
-    import io
-    import zipfile
-
-    from mnist_app import export
-
-    files = []
-    candidates = [("Keras .h5", config.model_path(), "the dashboard's model"),
-                  ("ONNX", config.onnx_path(), "ONNX Runtime, the fast path")]
-    current = export.exports_current()  # hashes the .h5 once
-    if current:
-        folder = export.export_dir()
-        candidates += [("Keras .keras", folder / export.KERAS_FILENAME, "native Keras 3 format"),
-                       ("LiteRT .tflite", folder / export.TFLITE_FILENAME, "mobile and edge")]
-    for label, path, note in candidates:
-        if path.is_file():
-            files.append((label, path.name, path.read_bytes(), note))
-    saved_model = export.export_dir() / export.SAVED_MODEL_DIRNAME
-    if current and saved_model.is_dir():
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(saved_model.rglob("*")):
-                if path.is_file():
-                    archive.write(path, Path("mnist") / path.relative_to(saved_model))
-        files.append(("SavedModel", "mnist_saved_model.zip", buffer.getvalue(), "TensorFlow Serving"))
-    return files
+def digit_grid(images, true_labels, predicted, confidences, numbers=None) -> None:
+    """A grid of digits with prediction and truth, mistakes in red; as many columns as the screen holds."""
+    st.html(charts.digit_grid_html(images, true_labels, predicted, confidences, numbers))
 
 
 def model_downloads() -> list[tuple]:
-    """(label, file name, bytes, note) for every model file there is to download."""
+    """(label, file name, size in bytes, note, path) for every model file there is to download.
+
+    Nothing is read here: the page's buttons read a file only when someone clicks them.
+    """
     from mnist_app import export
 
-    manifest = export.export_dir() / export.MANIFEST_FILENAME
-    return _model_downloads(_mtime(config.model_path()), _mtime(config.onnx_path()), _mtime(manifest))
+    candidates = [("Keras .h5", config.model_path(), "the dashboard's model"),
+                  ("ONNX", config.onnx_path(), "ONNX Runtime, the fast path")]
+    if export.exports_current():
+        folder = export.export_dir()
+        candidates += [("Keras .keras", folder / export.KERAS_FILENAME, "native Keras 3 format"),
+                       ("LiteRT .tflite", folder / export.TFLITE_FILENAME, "mobile and edge"),
+                       ("SavedModel", folder / export.SAVED_MODEL_ZIP, "TensorFlow Serving")]
+    return [(label, path.name, path.stat().st_size, note, path) for label, path, note in candidates if path.is_file()]
 
 
 DEMO_TEST_INDEX = 61  # a test-set 8, shown on the home page as a photo on tinted paper
@@ -306,4 +281,84 @@ def how_it_works() -> None:
     columns[2].image(seen, caption="2. What the model sees: ink only, 20×20 box, centred in 28×28", width="stretch")
     columns[3].markdown("<div style='font-size:2.5rem;text-align:center;padding-top:3.5rem'>→</div>",
                         unsafe_allow_html=True)
-    columns[4].metric("3. The answer", str(digit), f"{confidence:.1%} confident", delta_color="off", delta_arrow="off")
+    columns[4].metric("3. The answer", str(digit), f"{charts.percent_label(confidence)} confident", delta_color="off",
+                      delta_arrow="off")
+
+
+# The canvas component draws its own toolbar (undo, redo, reset...) which shows on hover only: on a touch
+# screen it stays invisible over the canvas' top-right corner, eating strokes that start there, and a tap
+# can reset the drawing. It lives in the component's shadow DOM, out of reach of the page's CSS, so this
+# script hides it there; the pad's own buttons below the canvas do its job.
+_HIDE_CANVAS_TOOLBAR = """<script>
+(() => {
+  if (window.mnistCanvasToolbarHidden) return;
+  window.mnistCanvasToolbarHidden = true;
+  const hide = () => document.querySelectorAll("[data-testid='stBidiComponentIsolated']").forEach(host => {
+    const root = host.shadowRoot;
+    if (root && !root.querySelector("style[data-mnist-toolbar]")) {
+      const style = document.createElement("style");
+      style.dataset.mnistToolbar = "hidden";
+      style.textContent = ".dc-toolbar { display: none !important; }";
+      root.appendChild(style);
+    }
+  });
+  hide();
+  new MutationObserver(hide).observe(document.body, {childList: true, subtree: true});
+})();
+</script>"""
+BLANK_DRAWING = {"objects": [], "background": "#000000"}
+
+
+def drawing_pad(key: str, *, width: int, height: int, stroke_width: int):
+    """A black canvas with white ink and visible Undo, Redo and Clear buttons that work with a finger.
+
+    The buttons rebuild the canvas from the strokes kept in the session (the canvas' `initial_drawing`,
+    stamped with a revision so that every change is a new drawing for the component, which then sends
+    the new picture back). The canvas keeps its key, so it never jumps while the page reruns.
+    Returns the canvas' result (its `image_data` is None until something is drawn).
+    """
+    from streamlit_drawable_canvas import st_canvas  # only importable inside a running Streamlit app
+
+    st.html(_HIDE_CANVAS_TOOLBAR, unsafe_allow_javascript=True)
+    initial = st.session_state.setdefault(f"{key}_initial", {**BLANK_DRAWING, "revision": 0})
+    redo = st.session_state.setdefault(f"{key}_redo", [])
+    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000", width=width,
+                       height=height, drawing_mode="freedraw", return_image_data=True, update_streamlit=True,
+                       initial_drawing=initial, key=key)
+    strokes = list((result.json_data or initial).get("objects", []))
+    if st.session_state.get(f"{key}_pending") and len(strokes) != len(initial["objects"]):
+        strokes = list(initial["objects"])  # the canvas has yet to send back the drawing a button asked for
+    else:
+        st.session_state[f"{key}_pending"] = False
+        if len(strokes) > len(initial["objects"]):
+            redo.clear()  # a new stroke since the last undo: what was undone can no longer be redone
+
+    def show(objects: list) -> None:
+        st.session_state[f"{key}_initial"] = {**BLANK_DRAWING, "objects": objects,
+                                             "revision": initial["revision"] + 1}
+        st.session_state[f"{key}_pending"] = True
+
+    def undo() -> None:
+        redo.append(strokes[-1])
+        show(strokes[:-1])
+
+    def redo_last() -> None:
+        show(strokes + [redo.pop()])
+
+    def clear() -> None:
+        redo.clear()
+        show([])
+
+    buttons = st.container(horizontal=True, gap="small", key=f"{key}_buttons")
+    buttons.button("Undo", icon=":material/undo:", on_click=undo, disabled=not strokes, key=f"{key}_undo")
+    buttons.button("Redo", icon=":material/redo:", on_click=redo_last, disabled=not redo, key=f"{key}_redo_button")
+    buttons.button("Clear", icon=":material/delete:", on_click=clear, disabled=not strokes, key=f"{key}_clear")
+    return result
+
+
+def on_phone() -> bool:
+    """Whether the browser says it is a phone (its User-Agent has "Mobi", as MDN recommends checking)."""
+    try:
+        return "Mobi" in (st.context.headers.get("User-Agent") or "")
+    except Exception:  # no request headers (AppTest)
+        return False

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from mnist_app import card, plots, ui
+from mnist_app import card, charts, ui
 
 ui.page_setup("Random samples")
 st.title("Random MNIST test samples", icon=":material/casino:")
@@ -12,8 +12,8 @@ if predictor is None:
     st.stop()
 
 mnist = ui.mnist_test_set()
-probabilities = ui.test_set_probabilities()
-predicted = probabilities.argmax(axis=1)
+report = ui.test_report()  # computed once per model, when it was trained or exported
+probabilities, predicted = report.probabilities, report.predicted
 st.session_state.setdefault("samples_seed", 0)
 
 
@@ -21,11 +21,11 @@ def reshuffle():
     st.session_state["samples_seed"] = int(np.random.default_rng().integers(0, 1_000_000))
 
 
-controls = st.columns([2, 1.2, 1.2, 1.4])
-count = controls[0].slider("Number of samples", 4, 64, 16, step=4, key="samples_count")
-controls[1].number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed")
-controls[2].button("Reshuffle", icon=":material/shuffle:", on_click=reshuffle, key="samples_reshuffle")
-only_wrong = controls[3].toggle("Only misclassified", key="samples_only_wrong")
+controls = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+count = controls.slider("Number of samples", 4, 64, 16, step=4, key="samples_count", width=260)
+controls.number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed", width=150)
+controls.button("Reshuffle", icon=":material/shuffle:", on_click=reshuffle, key="samples_reshuffle")
+only_wrong = controls.toggle("Only misclassified", key="samples_only_wrong")
 
 pool = np.flatnonzero(predicted != mnist.y_test) if only_wrong else np.arange(len(mnist.y_test))
 chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(pool, min(count, len(pool)),
@@ -33,18 +33,20 @@ chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(
 mistakes = int(np.sum(predicted[chosen] != mnist.y_test[chosen]))
 st.markdown(f"**{len(chosen)} samples**, {mistakes} misclassified (framed in red). "
             f"Over the whole test set: {int(np.sum(predicted != mnist.y_test))} mistakes in {len(predicted):,}.")
-ui.show_figure(plots.sample_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen],
-                                 probabilities[chosen].max(axis=1), numbers=chosen))
+ui.digit_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen], probabilities[chosen].max(axis=1),
+              numbers=chosen)
 
 st.subheader("One sample up close")
 index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true {mnist.y_test[i]}, "
                      f"predicted {predicted[i]}", key="samples_pick")
 if index is not None:
-    picture, chart = st.columns([1, 2])
-    picture.image(card.upscale(mnist.x_test[index] / 255.0),
-                  caption=f"Test image #{index} (true label {mnist.y_test[index]})")
-    with chart:
+    row = st.container(horizontal=True, gap="medium")
+    row.image(card.upscale(mnist.x_test[index] / 255.0),
+              caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168)
+    with row.container(key="samples_chart", width="stretch"):
+        ui.flex_item("samples_chart", 260)
         verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
-        st.metric("Prediction", str(predicted[index]), f"{probabilities[index].max():.1%} · {verdict}",
+        st.metric("Prediction", str(predicted[index]),
+                  f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",
                   delta_color="off", delta_arrow="off")
         ui.top10_chart(probabilities[index])

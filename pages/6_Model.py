@@ -39,15 +39,18 @@ if predictor is not None and summary is not None:
         table = table[table["name"].str.startswith(first + "/")].assign(name=lambda t: t["name"].str.split("/").str[1])
         st.caption(f"The layers of one network ({int(table['parameters'].sum()):,} parameters); "
                    f"the model runs {members} of them side by side and averages their outputs.")
-    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 700))
+    table["output shape"] = table["output shape"].str.strip("()").str.replace("None, ", "").str.replace(", ", " × ")
+    # What a layer does, its output and its weights first: on a phone those fit; the names scroll.
+    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 700),
+                 column_order=("type", "output shape", "parameters", "name"))
 
     st.subheader("Download")
     files = ui.model_downloads()
     columns = st.columns(len(files))
-    for column, (label, name, payload, note) in zip(columns, files):
-        column.download_button(label, payload, name, "application/octet-stream", key=f"download_{name}",
-                               icon=":material/download:")
-        column.caption(f"{name} · {len(payload) / 2**20:.1f} MiB · {note}")
+    for column, (label, name, size, note, path) in zip(columns, files):
+        column.download_button(label, path.read_bytes, name, "application/octet-stream", key=f"download_{name}",
+                               icon=":material/download:")  # the file is read when the button is clicked
+        column.caption(f"{name} · {size / 2**20:.1f} MiB · {note}")
     if not export.exports_current():
         st.info("The .keras, SavedModel and .tflite exports are made by `python scripts/export.py` "
                 "(`make run` does it on first start).")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mnist_app import plots, reports, ui
+from mnist_app import charts, reports, ui
 
 ui.page_setup("Training history")
 st.title("Training history", icon=":material/monitoring:")
@@ -28,7 +28,7 @@ columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 
 if figures:
     columns[3].metric("Test accuracy (whole model)", f"{figures['test_accuracy']:.2%}")
 
-ui.show_figure(plots.training_curves(epochs))
+st.altair_chart(charts.training_curves(epochs), width="stretch")
 
 verdict = reports.fit_verdict(epochs)
 show = {"good fit": st.success, "overfitting": st.warning, "underfitting": st.warning}[verdict.label]
@@ -36,7 +36,7 @@ show(f"**Verdict: {verdict.label}** — " + "; ".join(verdict.reasons) + ".")
 st.caption("Rule: " + reports.VERDICT_RULE)
 
 st.subheader("How it was trained")
-st.code(history.get("command", "unknown"), language="bash")
+st.code(history.get("command", "unknown"), language="bash", wrap_lines=True)
 if figures:
     st.markdown(f"{figures['training_images']:,} training images, {figures['validation_images']:,} held out for "
                 f"validation (the test set is only used for the final report) · batch {figures['batch_size']} · "

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_app import plots, ui
+from mnist_app import charts, ui
 
 ui.page_setup("Evaluation")
 st.title("Evaluation on the 10,000 test images", icon=":material/fact_check:")
@@ -28,7 +28,7 @@ with left:
                  hide_index=True, width="stretch", height=35 * 11 + 3)
 with right:
     st.subheader("Confusion matrix")
-    ui.show_figure(plots.confusion_heatmap(figures["confusion_matrix"]))
+    st.altair_chart(charts.confusion(figures["confusion_matrix"]), width="stretch")
 
 st.subheader("Confidence that means something")
 calibration = figures.get("calibration")
@@ -49,18 +49,16 @@ else:
         cells[2].metric("ECE after", f"{calibration['test_ece_after']:.2%}",
                         f"{calibration['test_ece_after'] - calibration['test_ece_before']:+.2%}", delta_color="inverse")
     with chart:
-        ui.show_figure(plots.reliability_diagram(calibration["reliability_before"], calibration["reliability_after"],
-                                                 calibration["temperature"]))
+        st.altair_chart(charts.reliability(calibration["reliability_before"], calibration["reliability_after"],
+                                           calibration["temperature"]), width="stretch")
 
 st.subheader("Misclassified test images")
-mistakes = figures["misclassified"]
-shown = st.slider("How many", 8, min(64, max(8, len(mistakes))), min(24, len(mistakes)), step=8,
-                  key="evaluation_mistakes") if len(mistakes) > 8 else len(mistakes)
-if mistakes:
-    mnist = ui.mnist_test_set()
-    chosen = mistakes[:shown]
-    indices = [m["index"] for m in chosen]
-    ui.show_figure(plots.sample_grid(mnist.x_test[indices], [m["true"] for m in chosen],
-                                     [m["predicted"] for m in chosen], [m["confidence"] for m in chosen],
-                                     numbers=indices))
+report = ui.test_report()  # the mistakes' pictures are stored with the model: no dataset needed here
+count = len(report.mistakes)
+shown = st.slider("How many", 8, min(64, max(8, count)), min(24, count), step=8,
+                  key="evaluation_mistakes") if count > 8 else count
+if count:
+    chosen = report.mistakes[:shown]
+    ui.digit_grid(report.mistake_images[:shown], report.mistake_labels[:shown], report.predicted[chosen],
+                  report.probabilities[chosen].max(axis=1), numbers=chosen)
     st.caption("Most confident mistakes first. Many are digits a person would also hesitate over.")

@@ -1,5 +1,5 @@
-"""Make sure a trained model exists, and that its exports (ONNX fast path, .keras, SavedModel, .tflite)
-match it; rebuild and verify the exports when they are missing or stale."""
+"""Make sure a trained model exists, and that its exports (ONNX fast path, .keras, SavedModel, .tflite) and its
+test-set predictions match it; rebuild and verify them when they are missing or stale."""
 
 import sys
 from pathlib import Path
@@ -25,6 +25,11 @@ def main() -> int:
         for name, figures in report["exports"].items():
             print(f"  {name:<12} argmax identical on {figures['argmax_identical']}/{figures['images']}, "
                   f"largest probability difference {figures['max_abs_probability_difference']:.1e}")
+    from mnist_app import testset
+
+    if not testset.current():
+        print("Predicting the 10,000 test images once for the dashboard (models/test_predictions.npz)...")
+        testset.build()
     metrics = reports.load_metrics()
     if metrics:
         print(f"Model ready: {model_file.relative_to(config.PROJECT_ROOT)}, test accuracy "

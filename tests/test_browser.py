@@ -9,7 +9,7 @@ from PIL import Image
 
 from mnist_app import config
 from tests.support import server
-from tests.support.canvas import DIGIT_STROKES, draw
+from tests.support.canvas import DIGIT_STROKES, Finger, canvas_ink, draw
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
@@ -22,14 +22,22 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def app():
+def served():
+    """The dashboard's address and a browser, for every test of this module."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log") as base:
         with playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 1500})  # tall: whole pages in the shots
-            yield base, page
+            yield base, browser
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def app(served):
+    base, browser = served
+    page = browser.new_page(viewport={"width": 1280, "height": 1500})  # tall: whole pages in the shots
+    yield base, page
+    page.close()
 
 
 def open_page(page, base, path):
@@ -70,7 +78,7 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         server.wait_idle(page)  # the fresh, empty canvas is mounted
 
 
-def test_undo_and_redo_in_the_canvas_toolbar_update_the_prediction(app):
+def test_undo_and_redo_buttons_update_the_prediction(app):
     base, page = app
     open_page(page, base, "Draw")
     upright, bent_arm = DIGIT_STROKES["4"][1], DIGIT_STROKES["4"][0]
@@ -78,7 +86,6 @@ def test_undo_and_redo_in_the_canvas_toolbar_update_the_prediction(app):
     assert shown_digit(page, "1") == "1"
     draw(page, [bent_arm])
     assert shown_digit(page, "4") == "4"
-    page.locator("canvas.upper-canvas").hover()  # the toolbar shows on hover, above the canvas' corner
     page.get_by_role("button", name="Undo", exact=True).click()
     assert shown_digit(page, "1") == "1", "undo took the last stroke away"
     page.get_by_role("button", name="Redo", exact=True).click()
@@ -86,6 +93,7 @@ def test_undo_and_redo_in_the_canvas_toolbar_update_the_prediction(app):
     server.wait_idle(page)
     page.get_by_role("button", name="Clear").click()
     page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
+    assert canvas_ink(page) == 0
 
 
 def test_number_mode_reads_digits_drawn_side_by_side(app):
@@ -146,3 +154,83 @@ def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
     server.wait_idle(page)
     page.screenshot(path=str(SCREENSHOTS / "Upload_result.png"), full_page=True)
     assert page.locator(ERROR_BOXES).count() == 0
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
+         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "Chrome/156.0.0.0 Mobile Safari/537.36"}
+LAPTOP = {"viewport": {"width": 1024, "height": 700}}
+WIDER_THAN_THE_SCREEN = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    return [document.documentElement.scrollWidth - window.innerWidth, main.scrollWidth - main.clientWidth];
+}"""
+SCROLLED = "() => [window.scrollY, document.querySelector(\"[data-testid='stMain']\").scrollTop]"
+
+
+def answer_in_view(page, expected: str) -> None:
+    """The digit and its confidence are on screen, without scrolling, right after the stroke."""
+    assert shown_digit(page, expected) == expected
+    answer = page.locator("[data-testid='stMetric']").first
+    box, viewport = answer.bounding_box(), page.viewport_size
+    assert page.evaluate(SCROLLED) == [0, 0]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], f"answer at {box}, screen {viewport}"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"answer at {box}, screen {viewport}"
+    assert "confident" in answer.inner_text()
+
+
+@pytest.mark.parametrize("device", ["phone", "laptop"])
+def test_draw_on_a_phone_with_a_finger_and_on_a_small_laptop(served, device):
+    """390x844 with touch, 1024x700 with the mouse: the answer shows beside or under the canvas, in view;
+    nothing is wider than the screen; Undo and Clear work by touch (or click); a stroke may start anywhere."""
+    base, browser = served
+    context = browser.new_context(**(PHONE if device == "phone" else LAPTOP))
+    page = context.new_page()
+    finger = Finger(context, page) if device == "phone" else None
+    press = (lambda button: button.tap()) if finger else (lambda button: button.click())
+    try:
+        open_page(page, base, "Draw")
+        for digit in ("1", "7"):
+            draw(page, DIGIT_STROKES[digit], finger=finger)
+            answer_in_view(page, digit)
+            assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0]
+            page.screenshot(path=str(SCREENSHOTS / f"Draw_{device}_{digit}.png"))
+            server.wait_idle(page)
+            press(page.get_by_role("button", name="Clear"))
+            page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
+            server.wait_idle(page)
+            assert canvas_ink(page) == 0
+        # A stroke that starts in the canvas' top-right corner (where the component's own toolbar sat,
+        # invisible on touch screens) lands; then Undo takes the last stroke away.
+        upright, bent_arm = [(250, 4), (250, 250)], [(180, 40), (70, 170), (215, 170)]
+        draw(page, [upright], attempts=1, finger=finger)
+        assert shown_digit(page, "1") == "1"
+        draw(page, [bent_arm], finger=finger)
+        assert shown_digit(page, "4") == "4"
+        server.wait_idle(page)
+        press(page.get_by_role("button", name="Undo", exact=True))
+        assert shown_digit(page, "1") == "1", "undo took the last stroke away"
+        assert page.locator("canvas.upper-canvas").evaluate("c => getComputedStyle(c).display") != "none"
+        assert page.locator(".dc-toolbar").evaluate("t => getComputedStyle(t).display") == "none"
+        assert page.locator(ERROR_BOXES).count() == 0
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["", "Random_samples", "Model", "Training_history", "Evaluation"])
+def test_pages_fit_a_phone_screen(served, path):
+    base, browser = served
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        open_page(page, base, path)
+        page.wait_for_timeout(500)  # charts are drawn by the browser after the script has finished
+        assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0], f"{path or 'Home'} is wider than a phone"
+        page.screenshot(path=str(SCREENSHOTS / f"phone_{path or 'Home'}.png"), full_page=True)
+        if path == "Random_samples":  # the grid has fewer columns, captions stay at full size
+            columns = page.locator(".digit-grid").evaluate(
+                "g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
+            caption = page.locator(".digit-grid figcaption").first.evaluate(
+                "c => parseFloat(getComputedStyle(c).fontSize)")
+            assert 2 <= columns <= 3 and caption >= 13
+    finally:
+        context.close()

@@ -60,7 +60,7 @@ def test_draw_page_invites_drawing_on_an_empty_canvas():
 
 def _inject_drawing(at: AppTest, png: bytes) -> None:
     url = "data:image/png;base64," + base64.b64encode(png).decode()
-    at.session_state["draw_canvas_0"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
+    at.session_state["draw_digit"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
                                          "backgroundFit": None}
 
 
@@ -224,7 +224,7 @@ def test_draw_page_number_mode_reads_a_whole_number(mnist):
     if np.asarray(picture).mean() > 127:  # the canvas draws white on black
         picture = Image.fromarray(255 - np.asarray(picture))
     url = "data:image/png;base64," + base64.b64encode(images.encode(picture.resize((640, 240)))).decode()
-    at.session_state["draw_number_0"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
+    at.session_state["draw_number"] = {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url},
                                          "backgroundFit": None}
     at.run()
     assert not at.exception

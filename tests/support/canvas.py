@@ -1,4 +1,4 @@
-"""Drawing on streamlit-drawable-canvas with Playwright's mouse, and checking the ink really landed.
+"""Drawing on streamlit-drawable-canvas with Playwright's mouse or touch events, and checking the ink landed.
 
 Under load (several browsers and the server on 2 cores) a digit drawn right after the canvas was remounted
 (Clear, Digit/Number) could leave a blank canvas, so the server never received anything to answer (seen in
@@ -43,6 +43,25 @@ def _stroke(page, box, stroke) -> None:
     page.wait_for_timeout(250)
 
 
+class Finger:
+    """Strokes drawn with touch events, as a phone's browser sends them (Chrome DevTools Protocol)."""
+
+    def __init__(self, context, page):
+        self.cdp = context.new_cdp_session(page)
+
+    def __call__(self, page, box, stroke) -> None:
+        def touch(kind, x=None, y=None):
+            points = [] if x is None else [{"x": box["x"] + x, "y": box["y"] + y, "id": 1}]
+            self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", *stroke[0])
+        for (x0, y0), (x1, y1) in zip(stroke[:-1], stroke[1:]):
+            for step in range(1, 13):
+                touch("touchMove", x0 + (x1 - x0) * step / 12, y0 + (y1 - y0) * step / 12)
+        touch("touchEnd")
+        page.wait_for_timeout(250)
+
+
 def settled_box(page, timeout_ms: int = 30_000) -> dict:
     """The canvas' position once it has stopped moving.
 
@@ -62,13 +81,14 @@ def settled_box(page, timeout_ms: int = 30_000) -> dict:
     raise AssertionError("the canvas kept moving")
 
 
-def draw(page, strokes, attempts: int = 6) -> int:
-    """Draw the strokes; a stroke that left no new ink is drawn again. Returns how many strokes were redrawn."""
+def draw(page, strokes, attempts: int = 6, finger: Finger | None = None) -> int:
+    """Draw the strokes (with the mouse, or with a `Finger`); a stroke that left no new ink is drawn again.
+    Returns how many strokes were redrawn."""
     redrawn = 0
     for stroke in strokes:
         for attempt in range(attempts):
             before = canvas_ink(page)
-            _stroke(page, settled_box(page), stroke)
+            (finger or _stroke)(page, settled_box(page), stroke)
             if canvas_ink(page) > before:
                 break
             redrawn += 1

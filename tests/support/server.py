@@ -35,12 +35,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(extra_env=None, log_path=None):
-    """Yield the base URL of a fresh `streamlit run Home.py`; kill its process group afterwards."""
+    """Yield the base URL of a fresh dashboard server, started as `make run` starts it
+    (`python -m mnist_app serve`); kill its process group afterwards."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     log = open(log_path or os.devnull, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
+        [sys.executable, "-m", "mnist_app", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=config.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

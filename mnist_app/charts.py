@@ -1,0 +1,149 @@
+"""The dashboard's pictures of figures: Altair charts and a responsive grid of digits (no Streamlit here).
+
+Charts are Vega-Lite specifications drawn by the browser at the width it has: their labels stay
+readable on a phone (a server-rendered image would shrink them), they cost the server nothing to
+draw, and they answer hovering with exact values. The digit grid is HTML whose columns follow the
+screen's width: fewer columns on a phone, never smaller captions.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+CORRECT_COLOUR = "#2e7d32"
+WRONG_COLOUR = "#c62828"
+BAR_COLOUR = "#3b5bdb"
+TRAINING_COLOUR = "#1f77b4"
+VALIDATION_COLOUR = "#ff7f0e"
+
+
+def percent_label(probability: float) -> str:
+    """A probability as people read it: "> 99.9 %" rather than a rounded "100.0 %", "< 0.1 %" near zero."""
+    if probability >= 0.9995:
+        return "> 99.9 %"
+    if probability < 0.0005:
+        return "< 0.1 %"
+    return f"{probability:.1%}".replace("%", " %")
+
+
+def top10(probabilities: np.ndarray, height: int = 260) -> alt.LayerChart:
+    """All ten digits as horizontal bars, most likely first, each labelled with its probability."""
+    frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": np.asarray(probabilities, float)})
+    frame["label"] = [percent_label(p) for p in frame["probability"]]
+    base = alt.Chart(frame).encode(
+        y=alt.Y("digit:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=13)),
+        x=alt.X("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1.2]),
+                axis=alt.Axis(format="%", values=[0, 0.5, 1.0])),
+        tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
+    )
+    bars = base.mark_bar(color=BAR_COLOUR, cornerRadiusEnd=3)
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(text="label:N")
+    return (bars + labels).properties(height=height)
+
+
+def training_curves(epochs: list[dict]) -> alt.VConcatChart:
+    """Accuracy and loss per epoch, training vs validation, one above the other."""
+    rows = []
+    for epoch in epochs:
+        for split, prefix in (("training", ""), ("validation", "val_")):
+            rows.append({"epoch": epoch["epoch"], "split": split, "accuracy": epoch[f"{prefix}accuracy"],
+                         "loss": epoch[f"{prefix}loss"]})
+    frame = pd.DataFrame(rows)
+    colour = alt.Color("split:N", title=None, scale=alt.Scale(range=[TRAINING_COLOUR, VALIDATION_COLOUR]),
+                       legend=alt.Legend(orient="top"))
+    lowest = float(frame["accuracy"].min())
+    accuracy = alt.Chart(frame, title="Accuracy").mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("accuracy:Q", title=None, scale=alt.Scale(domain=[max(0.0, lowest - 0.005), 1.0]),
+                axis=alt.Axis(format="%")),
+        color=colour, tooltip=["epoch", "split", alt.Tooltip("accuracy:Q", format=".3%")])
+    loss = alt.Chart(frame, title="Loss (log scale)").mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("loss:Q", title=None, scale=alt.Scale(type="log")),
+        color=colour, tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".4f")])
+    return alt.vconcat(accuracy.properties(height=220), loss.properties(height=220))
+
+
+def confusion(matrix) -> alt.LayerChart:
+    """The 10x10 confusion matrix with every count written in its cell; mistakes on their own red scale."""
+    matrix = np.asarray(matrix)
+    rows = [{"true": str(t), "predicted": str(p), "count": int(matrix[t, p]),
+             "mistakes": int(matrix[t, p]) if t != p else None}
+            for t in range(matrix.shape[0]) for p in range(matrix.shape[1])]
+    frame = pd.DataFrame(rows)
+    worst = max(1, int(frame["mistakes"].max(skipna=True) or 1))
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:O", title="predicted digit", axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("true:O", title="true digit"))
+    colour = alt.Color("mistakes:Q", scale=alt.Scale(scheme="reds", domain=[0, worst]), legend=None)
+    cells = base.mark_rect(stroke="#eee").encode(
+        color=alt.condition("datum.true == datum.predicted", alt.value("#e8f5e9"),
+                            alt.condition("datum.count == 0", alt.value("white"), colour)),
+        tooltip=["true", "predicted", "count"])
+    counts = base.mark_text(fontSize=11).encode(
+        text=alt.condition("datum.count > 0", "count:Q", alt.value("")),
+        color=alt.condition(f"datum.true != datum.predicted && datum.count > {0.6 * worst}", alt.value("white"),
+                            alt.value("#222")))
+    return (cells + counts).properties(height=340)
+
+
+def reliability(before: list[dict], after: list[dict], temperature: float) -> alt.LayerChart:
+    """Accuracy against confidence per bin, before and after calibration; the diagonal is perfect."""
+    rows = [{"confidence": row["confidence"], "accuracy": row["accuracy"], "predictions": row["count"],
+             "model": label}
+            for rows_, label in ((before, "as trained"), (after, f"calibrated (T = {temperature:.2f})"))
+            for row in rows_ if row["count"]]
+    frame = pd.DataFrame(rows)
+    diagonal = alt.Chart(pd.DataFrame({"confidence": [0.0, 1.0], "accuracy": [0.0, 1.0]})).mark_line(
+        strokeDash=[4, 4], color="grey").encode(x="confidence:Q", y="accuracy:Q")
+    points = alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("confidence:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=["model", alt.Tooltip("confidence:Q", format=".1%"), alt.Tooltip("accuracy:Q", format=".1%"),
+                 "predictions"])
+    return (diagonal + points).properties(height=300)
+
+
+def _png_data_url(image: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+GRID_STYLE = """
+<style>
+.digit-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 10px; }
+.digit-grid figure { margin: 0; text-align: center; }
+.digit-grid img { width: 100%; max-width: 112px; aspect-ratio: 1; image-rendering: pixelated;
+  border: 2px solid #c8e6c9; border-radius: 4px; }
+.digit-grid figure.wrong img { border: 4px solid #c62828; }
+.digit-grid figcaption { font-size: 0.85rem; line-height: 1.25; color: #2e7d32; }
+.digit-grid figure.wrong figcaption { color: #c62828; font-weight: 600; }
+</style>
+"""
+
+
+def digit_grid_html(images: np.ndarray, true_labels, predicted, confidences, numbers=None) -> str:
+    """Digits captioned with the prediction and the truth; mistakes framed and captioned in red.
+
+    The columns follow the width of the screen (a CSS grid), so a phone shows two or three per row
+    with captions at full size.
+    """
+    cells = []
+    for slot, image in enumerate(images):
+        wrong = int(predicted[slot]) != int(true_labels[slot])
+        number = f"#{numbers[slot]} · " if numbers is not None else ""
+        caption = (f"{html.escape(number)}{percent_label(float(confidences[slot]))}<br>"
+                   f"pred {int(predicted[slot])} · true {int(true_labels[slot])}")
+        alt_text = f"test image {number}predicted {int(predicted[slot])}, true {int(true_labels[slot])}"
+        cells.append(f'<figure class="{"wrong" if wrong else "right"}"><img src="{_png_data_url(image)}" '
+                     f'alt="{html.escape(alt_text)}"><figcaption>{caption}</figcaption></figure>')
+    return GRID_STYLE + '<div class="digit-grid">' + "".join(cells) + "</div>"

@@ -1,0 +1,122 @@
+"""What every dashboard session shares, loaded once per server process and warmed when it starts.
+
+The predictor, the test-set report and the MNIST test images are process-wide: each is loaded once,
+by whichever comes first (the warm-up thread `python -m mnist_app serve` starts with the server, or
+the first visitor), and reloaded when its files change on disk (a retrained or promoted model). No
+Streamlit here: the same objects serve the pages and the warm-up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mnist_app import config, data, inference, testset
+
+_cache: dict[str, tuple[tuple, object]] = {}
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+_warming: threading.Thread | None = None
+
+
+def _stamp(*paths: Path) -> tuple:
+    """What identifies a version of some files: their sizes and modification times."""
+    stamp = []
+    for path in paths:
+        try:
+            status = path.stat()
+            stamp.append((str(path), status.st_size, status.st_mtime_ns))
+        except OSError:
+            stamp.append((str(path), None, None))
+    return tuple(stamp)
+
+
+def _shared(name: str, stamp: tuple, load: Callable[[], object]):
+    """load()'s result, shared by every thread, computed again only when `stamp` changes.
+
+    Errors are not remembered: a missing model is looked for again on the next call.
+    """
+    with _locks_guard:
+        lock = _locks.setdefault(name, threading.Lock())
+    with lock:  # one loader per resource; others wait for its result instead of loading it again
+        cached = _cache.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        value = load()
+        _cache[name] = (stamp, value)
+        return value
+
+
+def is_loaded(name: str) -> bool:
+    """Whether a resource ("predictor", "report", "test_set") is already in memory."""
+    return name in _cache
+
+
+def _model_files(models_dir: Path) -> tuple:
+    return _stamp(config.model_path(models_dir), config.onnx_path(models_dir), config.metrics_path(models_dir))
+
+
+def predictor(models_dir: Path | None = None) -> inference.Predictor:
+    """The shared predictor of the current model (ModelFileError when there is none)."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    return _shared(f"predictor:{models_dir}", _model_files(models_dir), lambda: inference.Predictor(models_dir))
+
+
+def test_report(models_dir: Path | None = None) -> testset.TestReport | None:
+    """The stored test-set report of the current model, or None when it is missing or stale."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    stamp = _model_files(models_dir) + _stamp(testset.report_path(models_dir))
+    return _shared(f"report:{models_dir}", stamp, lambda: testset.load(models_dir))
+
+
+def build_test_report(models_dir: Path | None = None) -> testset.TestReport:
+    """Compute and store the test-set report of the current model (a few seconds), for a stale one."""
+    return testset.build(models_dir, predictor(models_dir), data.load_mnist())
+
+
+def test_set() -> data.TestSet:
+    """The verified MNIST test images and labels."""
+    return _shared("test_set", _stamp(config.MNIST_CACHE), data.load_test_set)
+
+
+def warm_up(log: Callable[[str], None] | None = None) -> dict:
+    """Load everything a first visitor would otherwise wait for; return the seconds each step took."""
+    seconds = {}
+
+    def step(name, work):
+        started = time.perf_counter()
+        try:
+            work()
+        except Exception as error:  # a missing model or dataset: the pages explain it to the visitor
+            if log:
+                log(f"warm-up: {name} unavailable ({error})")
+        seconds[name] = round(time.perf_counter() - started, 2)
+
+    # The first prediction also builds ONNX Runtime's kernels: a visitor's first answer is then as fast as any.
+    step("predictor", lambda: predictor().predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
+    step("test report", test_report)
+    step("test set", test_set)
+    step("page libraries", _import_page_libraries)
+    if log:
+        log(f"warm-up done: {seconds}")
+    return seconds
+
+
+def _import_page_libraries() -> None:
+    """Import what the pages draw with, so the first page a visitor opens does not pay for it."""
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+
+
+def warm_up_in_background(log: Callable[[str], None] | None = None) -> threading.Thread:
+    """Start warm_up() in a daemon thread, once per process; later calls return the same thread."""
+    global _warming
+    with _locks_guard:
+        if _warming is None:
+            _warming = threading.Thread(target=warm_up, args=(log,), name="mnist-warm-up", daemon=True)
+            _warming.start()
+        return _warming
