@@ -21,7 +21,7 @@ if predictor is not None:
 st.subheader("The model")
 figures = ui.metrics()
 if predictor is not None and figures:
-    columns = ui.metric_row("home", 4)
+    columns = ui.metric_row("home", 4, min_width=190)  # "2026-11-21" needs ~190 px
     columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}", f"{figures['errors']} errors / 10,000",
                       delta_color="off", delta_arrow="off")
     columns[1].metric("Parameters", f"{figures['parameters']:,}")

@@ -8,7 +8,7 @@ PORT ?= 8501
 
 # The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
-	$(PY) -m mnist_app serve --server.port $(PORT)
+	$(PY) -m mnist_app serve --server.port $(PORT) $(ARGS)
 
 test: setup-dev data model browser
 	$(PY) -m ruff check .
@@ -43,8 +43,10 @@ train: setup data
 export: setup
 	$(PY) -m mnist_app export
 
-bench: setup data model
+# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces.py).
+bench: setup-dev data model browser
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_faces.py
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness

@@ -48,8 +48,8 @@ def top10(probabilities: np.ndarray, height: int = 260) -> alt.LayerChart:
     return (bars + labels).properties(height=height)
 
 
-def training_curves(epochs: list[dict]) -> alt.VConcatChart:
-    """Accuracy and loss per epoch, training vs validation, one above the other."""
+def training_curves(epochs: list[dict]) -> tuple[alt.Chart, alt.Chart]:
+    """Accuracy and loss per epoch, training vs validation (two charts, shown one above the other)."""
     rows = []
     for epoch in epochs:
         for split, prefix in (("training", ""), ("validation", "val_")):
@@ -68,7 +68,7 @@ def training_curves(epochs: list[dict]) -> alt.VConcatChart:
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("loss:Q", title=None, scale=alt.Scale(type="log")),
         color=colour, tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".4f")])
-    return alt.vconcat(accuracy.properties(height=220), loss.properties(height=220))
+    return accuracy.properties(height=220), loss.properties(height=220)
 
 
 def confusion(matrix) -> alt.LayerChart:

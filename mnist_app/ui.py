@@ -271,18 +271,16 @@ def _demo(model_mtime: float):
 
 
 def how_it_works() -> None:
-    """The preprocessing in three pictures: a user's photo, what the model sees, the answer."""
+    """The preprocessing in three pictures: a user's photo, what the model sees, the answer (a wrapping row)."""
     display, seen, digit, confidence = _demo(_mtime(config.model_path()))
-    columns = st.columns([1.3, 0.3, 1, 0.3, 1])
-    columns[0].image(display, caption="1. A photo of a digit (a test image on tinted, unevenly lit paper)",
-                     width="stretch")
-    columns[1].markdown("<div style='font-size:2.5rem;text-align:center;padding-top:3.5rem'>→</div>",
-                        unsafe_allow_html=True)
-    columns[2].image(seen, caption="2. What the model sees: ink only, 20×20 box, centred in 28×28", width="stretch")
-    columns[3].markdown("<div style='font-size:2.5rem;text-align:center;padding-top:3.5rem'>→</div>",
-                        unsafe_allow_html=True)
-    columns[4].metric("3. The answer", str(digit), f"{charts.percent_label(confidence)} confident", delta_color="off",
-                      delta_arrow="off")
+    arrow = "<div style='font-size:2rem;padding-top:3.5rem'>→</div>"
+    row = st.container(horizontal=True, gap="medium")
+    row.image(display, caption="1. A photo of a digit (a test image on tinted, unevenly lit paper)", width=200)
+    row.html(arrow, width="content")
+    row.image(seen, caption="2. What the model sees: ink only, 20×20 box, centred in 28×28", width=150)
+    row.html(arrow, width="content")
+    row.metric("3. The answer", str(digit), f"{charts.percent_label(confidence)} confident", delta_color="off",
+               delta_arrow="off", width="content")
 
 
 # The canvas component draws its own toolbar (undo, redo, reset...) which shows on hover only: on a touch

@@ -28,7 +28,8 @@ columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 
 if figures:
     columns[3].metric("Test accuracy (whole model)", f"{figures['test_accuracy']:.2%}")
 
-st.altair_chart(charts.training_curves(epochs), width="stretch")
+for chart in charts.training_curves(epochs):
+    st.altair_chart(chart, width="stretch")
 
 verdict = reports.fit_verdict(epochs)
 show = {"good fit": st.success, "overfitting": st.warning, "underfitting": st.warning}[verdict.label]

@@ -128,16 +128,18 @@ def test_the_canvas_is_never_cut_off_on_a_laptop_screen(app, width):
         page.set_viewport_size({"width": 1280, "height": 1500})
 
 
+CUT_METRICS = ("values => values.flatMap(v => [v, ...v.querySelectorAll('*')])"
+               ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.closest('[data-testid=stMetricValue]')"
+               ".innerText)")
+
+
 def test_no_figure_is_cut_short_on_a_small_screen(app):
     base, page = app
     page.set_viewport_size({"width": 1024, "height": 900})
     try:
         for path in ("", "Model", "Training_history", "Evaluation"):
             open_page(page, base, path)
-            cut = page.locator("[data-testid='stMetricValue']").evaluate_all(
-                "values => values.flatMap(v => [v, ...v.querySelectorAll('*')])"
-                ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.closest('[data-testid=stMetricValue]')"
-                ".innerText)")
+            cut = page.locator("[data-testid='stMetricValue']").evaluate_all(CUT_METRICS)
             assert not cut, f"{path or 'Home'}: metric values cut short at 1024 px: {cut}"
     finally:
         page.set_viewport_size({"width": 1280, "height": 1500})
@@ -225,6 +227,8 @@ def test_pages_fit_a_phone_screen(served, path):
         open_page(page, base, path)
         page.wait_for_timeout(500)  # charts are drawn by the browser after the script has finished
         assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0], f"{path or 'Home'} is wider than a phone"
+        cut = page.locator("[data-testid='stMetricValue']").evaluate_all(CUT_METRICS)
+        assert not cut, f"{path or 'Home'}: metric values cut short on a phone: {cut}"
         page.screenshot(path=str(SCREENSHOTS / f"phone_{path or 'Home'}.png"), full_page=True)
         if path == "Random_samples":  # the grid has fewer columns, captions stay at full size
             columns = page.locator(".digit-grid").evaluate(
