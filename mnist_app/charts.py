@@ -112,6 +112,12 @@ def reliability(before: list[dict], after: list[dict], temperature: float) -> al
     return (diagonal + points).properties(height=300)
 
 
+def upscale(model_input: np.ndarray, size: int = 168) -> Image.Image:
+    """A 28x28 image (floats in [0, 1]) enlarged with hard pixel edges: what the model sees, as people see it."""
+    picture = Image.fromarray((np.clip(model_input, 0, 1) * 255).astype(np.uint8))
+    return picture.resize((size, size), Image.Resampling.NEAREST)
+
+
 def _png_data_url(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", optimize=False)

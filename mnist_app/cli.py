@@ -1,21 +1,26 @@
-"""`python -m mnist_app`: data, predict, evaluate, train, export, calibrate, serve, robustness."""
+"""`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, serve, robustness.
+
+`predict`, `evaluate` and `data` must start like a command: TensorFlow (training, exports) and
+Streamlit (serve) are imported inside the commands that need them, never at the top of this module.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-from mnist_app import config  # noqa: E402
-from mnist_app.errors import MnistAppError  # noqa: E402
-from mnist_app.inference import BACKENDS  # noqa: E402
+from mnist_app import batch, calibration, config, data, evaluate, explain, fetch, inference, preprocess, reading
+from mnist_app import recipe as recipes
+from mnist_app import results, robustness, service
+from mnist_app.errors import ImageError, MnistAppError
 
-PREDICT_CHUNK = 256  # inputs decoded and predicted together; bounds memory for huge path lists
+PREDICT_CHUNK = 256  # inputs predicted together; bounds memory for huge path lists
 
 
 def _is_url(text: str) -> bool:
@@ -24,26 +29,15 @@ def _is_url(text: str) -> bool:
 
 def _read_source(item: str):
     """A local path as is; a URL fetched through the project's guarded fetcher."""
-    if _is_url(item):
-        from mnist_app import fetch
-
-        return fetch.fetch_image_bytes(item).content
-    return item
+    return fetch.fetch_image_bytes(item).content if _is_url(item) else item
 
 
 def command_data(args) -> int:
-    from mnist_app import data
-
     print(data.summary(data.load_mnist(log=print)))
     return 0
 
 
 def command_predict(args) -> int:
-    from mnist_app import batch, inference
-    from mnist_app.errors import ImageError
-
-    if args.number:
-        return _predict_numbers(inference.Predictor(backend=args.backend), args)
     sources = []
     for item in args.paths:
         try:
@@ -51,33 +45,29 @@ def command_predict(args) -> int:
         except MnistAppError as error:
             sources.append(ImageError(str(error)))
     readable = [source for source in sources if not isinstance(source, ImageError)]
-    stream = batch.PreparedStream(readable, workers=args.workers)  # workers start before ONNX Runtime's threads
+    # The workers start before ONNX Runtime starts its threads (see mnist_app.batch).
+    stream = iter(batch.PreparedStream(readable, number=args.number, workers=args.workers))
     predictor = inference.Predictor(backend=args.backend)
-    prepared = iter(stream)
     failures = 0
     if not args.json:
-        print(f"{'input':<40} {'digit':>5} {'confidence':>10}  top {args.top}")
+        print(f"{'input':<40} {'number':>12}  digits (confidence)" if args.number else
+              f"{'input':<40} {'digit':>5} {'confidence':>10}  top {args.top}")
     for start in range(0, len(sources), PREDICT_CHUNK):
-        chunk = sources[start: start + PREDICT_CHUNK]
-        ready = [source if isinstance(source, ImageError) else next(prepared) for source in chunk]
-        answers = iter(predictor.predict_prepared([p for p in ready if not isinstance(p, ImageError)]))
+        ready = [source if isinstance(source, ImageError) else next(stream)
+                 for source in sources[start: start + PREDICT_CHUNK]]
+        answers = iter(reading.read_prepared([p for p in ready if not isinstance(p, ImageError)], predictor))
         for position, (item, result) in enumerate(zip(args.paths[start:], ready), start=start):
             result = result if isinstance(result, ImageError) else next(answers)
             failures += isinstance(result, ImageError)
             why = _explain(predictor, result, item, position, args.explain) if args.explain else None
-            print(_format_json(item, result, why) if args.json else _format_row(item, result, args.top, why),
-                  flush=True)
+            print(_format_json(item, result, args.number, why) if args.json else
+                  _format_row(item, result, args.number, args.top, why), flush=True)
     return 1 if failures else 0
 
 
 def _explain(predictor, result, item: str, position: int, folder) -> str | None:
-    """Save the why-this-digit occlusion map of one prediction as a PNG; return its path."""
-    from pathlib import Path
-
-    from mnist_app import explain
-    from mnist_app.errors import ImageError
-
-    if isinstance(result, ImageError) or not result.has_digit:
+    """Save the why-this-digit occlusion map of one digit reading as a PNG; return its path."""
+    if isinstance(result, ImageError) or not result.has_digit or result.whole_number:
         return None
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,48 +78,28 @@ def _explain(predictor, result, item: str, position: int, folder) -> str | None:
     return str(target)
 
 
-def _predict_numbers(predictor, args) -> int:
-    """`predict --number`: one whole number per input, digit by digit, with boxes."""
-    from mnist_app import numbers
-
-    failures = 0
-    if not args.json:
-        print(f"{'input':<40} {'number':>12}  digits (confidence)")
-    for item in args.paths:
-        try:
-            reading = numbers.read_number(predictor, _read_source(item))
-        except MnistAppError as error:
-            failures += 1
-            line = ({"path": item, "number": None, "digits": [], "error": str(error)} if args.json
-                    else f"{_short(item):<40} {'-':>12}  error: {error}")
-        else:
-            line = ({"path": item, **reading.as_dict()} if args.json else
-                    f"{_short(item):<40} {reading.number or '-':>12}  " + (", ".join(
-                        f"{d.digit} ({d.confidence:.0%})" for d in reading.digits) or reading.reason))
-        print(json.dumps(line) if args.json else line, flush=True)
-    return 1 if failures else 0
-
-
 def _short(item: str) -> str:
     return item if len(item) <= 40 else "…" + item[-39:]
 
 
-def _format_json(item: str, result, why: str | None = None) -> str:
-    from mnist_app.errors import ImageError
-
+def _format_json(item: str, result, number: bool, why: str | None = None) -> str:
     if isinstance(result, ImageError):
-        return json.dumps({"path": item, "digit": None, "confidence": None, "probabilities": None,
-                           "error": str(result)})
+        empty = {"number": None, "digits": []} if number else {"digit": None, "confidence": None,
+                                                                  "probabilities": None}
+        return json.dumps({"path": item, **empty, "error": str(result)})
     line = {"path": item, **result.as_dict()}
     if why:
         line["explanation"] = why
     return json.dumps(line)
 
 
-def _format_row(item: str, result, top: int, why: str | None = None) -> str:
-    from mnist_app.errors import ImageError
-
+def _format_row(item: str, result, number: bool, top: int, why: str | None = None) -> str:
     name = _short(item)
+    if number:
+        if isinstance(result, ImageError):
+            return f"{name:<40} {'-':>12}  error: {result}"
+        digits = ", ".join(f"{d.digit} ({d.confidence:.0%})" for d in result.digits)
+        return f"{name:<40} {result.number or '-':>12}  {digits or result.reason}"
     if isinstance(result, ImageError):
         return f"{name:<40} {'-':>5} {'-':>10}  error: {result}"
     if not result.has_digit:
@@ -141,16 +111,12 @@ def _format_row(item: str, result, top: int, why: str | None = None) -> str:
 
 
 def command_evaluate(args) -> int:
-    import numpy as np
-
-    from mnist_app import data, evaluate, inference, preprocess
-
     predictor = inference.Predictor(backend=args.backend)
-    mnist = data.load_mnist(log=lambda message: print(message, file=sys.stderr))
+    test_set = data.load_test_set()
     started = time.perf_counter()
-    probabilities = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test)).astype(np.float64)
+    probabilities = predictor.predict_batch(preprocess.normalize_mnist(test_set.x_test)).astype(np.float64)
     seconds = time.perf_counter() - started
-    report = evaluate.classification_report(probabilities, mnist.y_test)
+    report = evaluate.classification_report(probabilities, test_set.y_test)
     result = {"accuracy": report["accuracy"], "loss": report["loss"], "errors": report["errors"],
               "images": report["count"], "backend": predictor.backend, "model": str(predictor.model_path),
               "seconds": round(seconds, 3)}
@@ -162,15 +128,25 @@ def command_evaluate(args) -> int:
     return 0
 
 
-def command_train(args) -> int:
-    from mnist_app import train
+def _command_line() -> str:
+    """How this run was started, as a person would type it (recorded in metrics.json)."""
+    started_as = Path(sys.argv[0])
+    if started_as.name == "__main__.py":
+        return shlex.join(["python", "-m", "mnist_app", *sys.argv[1:]])
+    if started_as.suffix == ".py":  # scripts/train.py
+        return shlex.join(["python", *sys.argv])
+    return shlex.join([started_as.name, *sys.argv[1:]])  # the mnist-app console script
 
-    train.run(args, command=shlex.join(["python", "-m", "mnist_app", *sys.argv[1:]]))
+
+def command_train(args) -> int:
+    from mnist_app import train  # TensorFlow: only this command and export need it
+
+    train.run(recipes.from_arguments(args), command=_command_line())
     return 0
 
 
 def command_export(args) -> int:
-    from mnist_app import export
+    from mnist_app import export  # TensorFlow: only this command and train need it
 
     report = export.export_all()
     print(f"Exports of {report['source']} (verified on the 10,000 test images):")
@@ -181,21 +157,17 @@ def command_export(args) -> int:
 
 
 def command_calibrate(args) -> int:
-    import numpy as np
-
-    from mnist_app import calibration, data, inference, preprocess, reports, train
-
-    metrics = reports.load_metrics()
+    metrics = results.load_metrics()
     if metrics is None:
         raise MnistAppError(f"No {config.metrics_path()} to update. Train first: {config.TRAIN_COMMAND_HINT}")
     predictor = inference.Predictor(backend=args.backend)
     mnist = data.load_mnist()
-    _, (x_val, y_val) = train.split_validation(mnist.x_train, mnist.y_train, metrics["validation_images"])
+    _, (x_val, y_val) = data.split_validation(mnist.x_train, mnist.y_train, metrics["validation_images"])
     val = predictor.predict_batch(preprocess.normalize_mnist(x_val)).astype(np.float64)
     test = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test)).astype(np.float64)
     metrics["calibration"] = calibration.calibration_report(val, y_val, test, mnist.y_test)
     metrics["calibration"]["command"] = "python -m mnist_app calibrate"
-    config.metrics_path().write_text(json.dumps(metrics, indent=1) + "\n")
+    results.save_metrics(metrics)
     figures = metrics["calibration"]
     print(f"Temperature {figures['temperature']:.3f}: test ECE {figures['test_ece_before']:.4f} -> "
           f"{figures['test_ece_after']:.4f}, NLL {figures['test_nll_before']:.4f} -> {figures['test_nll_after']:.4f}.")
@@ -203,22 +175,15 @@ def command_calibrate(args) -> int:
 
 
 def command_robustness(args) -> int:
-    from mnist_app import data, robustness
-
-    mnist = data.load_mnist()
-    results = robustness.measure(mnist.x_test, mnist.y_test, per_style=args.per_style)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        print(robustness.format_table(results))
+    test_set = data.load_test_set()
+    figures = robustness.measure(test_set.x_test, test_set.y_test, per_style=args.per_style)
+    print(json.dumps(figures) if args.json else robustness.format_table(figures))
     return 0
 
 
 def command_serve(args) -> int:
     """The dashboard, warmed: `streamlit run Home.py` in this process, after starting the warm-up thread."""
-    from streamlit.web import cli as streamlit_cli
-
-    from mnist_app import service
+    from streamlit.web import cli as streamlit_cli  # only this command runs Streamlit
 
     service.warm_up_in_background(log=lambda message: print(message, file=sys.stderr, flush=True))
     sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "Home.py"), *args.streamlit_options]
@@ -226,9 +191,7 @@ def command_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnist_app import train
-
-    parser = argparse.ArgumentParser(prog="python -m mnist_app", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mnist_app", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("data", help="prepare MNIST (offline first) and print a summary").set_defaults(run=command_data)
@@ -241,25 +204,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also save a why-this-digit occlusion map per prediction as a PNG in DIR")
     predict.add_argument("--number", action="store_true",
                          help="read a whole number (several digits) per image instead of one digit")
-    predict.add_argument("--backend", choices=BACKENDS, default="auto")
+    predict.add_argument("--backend", choices=inference.BACKENDS, default="auto")
     predict.add_argument("--workers", type=int, default=None, metavar="N",
                          help="processes that decode and prepare images (default: one per core; 1 = no workers)")
     predict.set_defaults(run=command_predict)
 
-    evaluate = commands.add_parser("evaluate", help="accuracy and loss of the committed model on the test set")
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--backend", choices=BACKENDS, default="auto")
-    evaluate.set_defaults(run=command_evaluate)
+    evaluate_ = commands.add_parser("evaluate", help="accuracy and loss of the committed model on the test set")
+    evaluate_.add_argument("--json", action="store_true")
+    evaluate_.add_argument("--backend", choices=inference.BACKENDS, default="auto")
+    evaluate_.set_defaults(run=command_evaluate)
 
     training = commands.add_parser("train", help="train the model (same as scripts/train.py)")
-    train.add_arguments(training)
+    recipes.add_arguments(training)
     training.set_defaults(run=command_train)
 
     exporting = commands.add_parser("export", help="export the model (.keras, SavedModel, .tflite, ONNX), verify each")
     exporting.set_defaults(run=command_export)
 
     calibrate = commands.add_parser("calibrate", help="fit the confidence temperature on the validation split")
-    calibrate.add_argument("--backend", choices=BACKENDS, default="auto")
+    calibrate.add_argument("--backend", choices=inference.BACKENDS, default="auto")
     calibrate.set_defaults(run=command_calibrate)
 
     serve = commands.add_parser("serve", help="run the dashboard, with the model loaded as the server starts",

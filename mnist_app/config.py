@@ -16,36 +16,55 @@ DATA_DIR = Path(os.environ.get("MNIST_APP_DATA_DIR", PROJECT_ROOT / "data"))
 MNIST_CACHE = DATA_DIR / "mnist.npz"
 KERAS_MNIST_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 
-# The committed model and the files the training script writes beside it.
+# The committed model and every file written beside it: the names live here, the reading and writing in
+# mnist_app.results (results) and mnist_app.export (the other formats).
 MODELS_DIR = Path(os.environ.get("MNIST_APP_MODELS_DIR", PROJECT_ROOT / "models"))
-MODEL_FILENAME = "mnist_cnn_model.h5"
-ONNX_FILENAME = "mnist_cnn_model.onnx"
-HISTORY_FILENAME = "history.json"
-METRICS_FILENAME = "metrics.json"
+MODEL_FILENAME = "mnist_cnn_model.h5"  # the model the dashboard answers with (training writes it)
+ONNX_FILENAME = "mnist_cnn_model.onnx"  # its ONNX export: the fast path
+HISTORY_FILENAME = "history.json"  # per epoch: loss, accuracy, learning rate, seconds
+METRICS_FILENAME = "metrics.json"  # test-set figures, calibration, how the model was made
+SUMMARY_FILENAME = "model_summary.json"  # the layer table the Model page shows
+TEST_REPORT_FILENAME = "test_predictions.npz"  # the model's answers on the test set, for the pages
+EXPORT_DIRNAME = "export"  # git-ignored, rebuilt by the export step:
+KERAS_FILENAME = "mnist_cnn_model.keras"
+SAVED_MODEL_DIRNAME = "saved_model"  # TensorFlow Serving wants numbered versions inside: saved_model/1/
+SAVED_MODEL_ZIP = "mnist_saved_model.zip"  # the same folder packed once, for the dashboard's download button
+TFLITE_FILENAME = "mnist_cnn_model.tflite"
+MANIFEST_FILENAME = "manifest.json"  # what was exported from which .h5, and how well each export agrees
+SOURCE_SHA256_KEY = "source_h5_sha256"  # the key under which derived files record the .h5 they came from
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # what every network takes: one 28x28 grey channel
-ARCHITECTURES = ("default", "medium", "small")  # mnist_app.model builds them
 
 TRAIN_COMMAND_HINT = "make train   (or: python scripts/train.py)"
 
 
+def models_file(name: str, models_dir: Path | None = None) -> Path:
+    """The path of one of the files above in a models folder (the committed one by default)."""
+    return Path(models_dir or MODELS_DIR) / name
+
+
 def model_path(models_dir: Path | None = None) -> Path:
     """Return the path of the Keras model file the dashboard loads."""
-    return (models_dir or MODELS_DIR) / MODEL_FILENAME
+    return models_file(MODEL_FILENAME, models_dir)
 
 
 def onnx_path(models_dir: Path | None = None) -> Path:
     """Return the path of the ONNX export used by the fast predictor."""
-    return (models_dir or MODELS_DIR) / ONNX_FILENAME
+    return models_file(ONNX_FILENAME, models_dir)
 
 
 def history_path(models_dir: Path | None = None) -> Path:
     """Return the path of the per-epoch training history."""
-    return (models_dir or MODELS_DIR) / HISTORY_FILENAME
+    return models_file(HISTORY_FILENAME, models_dir)
 
 
 def metrics_path(models_dir: Path | None = None) -> Path:
     """Return the path of the test-set metrics written after training."""
-    return (models_dir or MODELS_DIR) / METRICS_FILENAME
+    return models_file(METRICS_FILENAME, models_dir)
+
+
+def export_dir(models_dir: Path | None = None) -> Path:
+    """The folder of the .keras, SavedModel and .tflite exports."""
+    return models_file(EXPORT_DIRNAME, models_dir)

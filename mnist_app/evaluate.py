@@ -1,18 +1,14 @@
-"""Test-set evaluation: the figures `models/metrics.json` holds and the Evaluation page shows."""
+"""Test-set evaluation: the figures `models/metrics.json` holds, and the test-set report the pages read."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from mnist_app import config
+from mnist_app import calibration, config, data, inference, preprocess, results
 
 MISCLASSIFIED_KEPT = 200
-
-
-def cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """Mean negative log-likelihood of the true labels."""
-    picked = probabilities[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -38,7 +34,7 @@ def classification_report(probabilities: np.ndarray, labels: np.ndarray) -> dict
     wrong = wrong[np.argsort(-confidence[wrong])][:MISCLASSIFIED_KEPT]
     return {
         "accuracy": float(np.mean(predictions == labels)),
-        "loss": cross_entropy(probabilities, labels),
+        "loss": calibration.negative_log_likelihood(probabilities, labels),
         "count": int(len(labels)),
         "errors": int(np.sum(predictions != labels)),
         "per_class": [
@@ -53,3 +49,21 @@ def classification_report(probabilities: np.ndarray, labels: np.ndarray) -> dict
             for i in wrong
         ],
     }
+
+
+def build_test_report(models_dir: Path | None = None, predictor: inference.Predictor | None = None,
+                      test_set: data.TestSet | None = None) -> results.TestReport:
+    """Predict every test image with the current model and store the report beside it (a few seconds).
+
+    Training, the export step and `scripts/check_model.py` call this once per model; the Random samples
+    and Evaluation pages only read what it stored.
+    """
+    predictor = predictor or inference.Predictor(models_dir)
+    test_set = test_set or data.load_test_set()
+    probabilities = predictor.predict_batch(preprocess.normalize_mnist(test_set.x_test))
+    figures = classification_report(probabilities.astype(np.float64), test_set.y_test)
+    mistakes = np.array([row["index"] for row in figures["misclassified"]], dtype=np.int64)
+    report = results.TestReport(probabilities.astype(np.float32), mistakes, test_set.x_test[mistakes],
+                                test_set.y_test[mistakes], results.file_sha256(config.model_path(models_dir)))
+    results.save_test_report(report, models_dir)
+    return report

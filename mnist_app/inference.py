@@ -1,4 +1,4 @@
-"""The predictor: loads the model once and answers for one image or many.
+"""The predictor: loads the model once and turns batches of 28x28 model inputs into probabilities.
 
 Two back-ends give the same answers:
 - "onnx" (the fast path, used by the dashboard and the CLI): ONNX Runtime running the ONNX export
@@ -11,86 +11,30 @@ Both are safe to call from many threads at once, as Streamlit's shared cached re
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 
-from mnist_app import config, preprocess
-from mnist_app.errors import ImageError, ModelFileError
+from mnist_app import calibration, config, results
+from mnist_app.errors import ModelFileError
 
 BACKENDS = ("auto", "onnx", "keras")
-UNSURE_BELOW = 0.80  # confidence under which the app says it is unsure
 BATCH_SIZE = 512
-ONNX_SOURCE_KEY = "source_h5_sha256"
-
-
-@dataclass
-class Prediction:
-    """What the model made of one input."""
-
-    digit: int | None
-    confidence: float | None
-    probabilities: np.ndarray | None  # the 10 calibrated class probabilities, or None when no digit was found
-    model_input: np.ndarray | None  # the 28x28 image the model saw
-    decoded: preprocess.Decoded | None = None  # the input as read (its picture is drawn on demand)
-    notes: list[str] = field(default_factory=list)
-    reason: str | None = None  # why no digit was found
-    box: tuple[int, int, int, int] | None = None
-    raw_probabilities: np.ndarray | None = None  # the network's own output, before temperature scaling
-
-    @property
-    def has_digit(self) -> bool:
-        return self.digit is not None
-
-    @property
-    def display(self):
-        """The input as an RGB picture (PIL), or None."""
-        return None if self.decoded is None else self.decoded.display
-
-    @property
-    def unsure(self) -> bool:
-        return self.confidence is not None and self.confidence < UNSURE_BELOW
-
-    def top(self, k: int = 10) -> list[tuple[int, float]]:
-        """The k most likely digits with their probabilities, most likely first."""
-        if self.probabilities is None:
-            return []
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(int(d), float(self.probabilities[d])) for d in order]
-
-    def as_dict(self) -> dict:
-        """JSON-ready summary (the CLI's --json contract)."""
-        return {
-            "digit": self.digit,
-            "confidence": None if self.confidence is None else round(float(self.confidence), 6),
-            "probabilities": None if self.probabilities is None else [round(float(p), 6) for p in self.probabilities],
-        }
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+ONNX_SOURCE_KEY = config.SOURCE_SHA256_KEY
 
 
 def missing_model_message(path: Path) -> str:
     return f"No trained model at {path}. Train one with: {config.TRAIN_COMMAND_HINT}"
 
 
-class _KerasBackend:
+class _KerasModel:
     name = "keras"
 
     def __init__(self, path: Path):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            import keras
+            import keras  # deferred: TensorFlow costs seconds and ~0.5 GB; only this reference path needs it
 
             self.model = keras.models.load_model(path, compile=False)
         except Exception as error:
@@ -106,12 +50,12 @@ class _KerasBackend:
         return np.asarray(self.model(batch, training=False))
 
 
-class _OnnxBackend:
+class OnnxModel:
+    """An ONNX export run by ONNX Runtime (the fast path); its metadata names the .h5 it came from."""
+
     name = "onnx"
 
     def __init__(self, path: Path, threads: int = 0):
-        import onnxruntime
-
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
@@ -131,10 +75,10 @@ class _OnnxBackend:
 
 
 def _check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
-    if input_shape != (28, 28, 1) or output_shape != (config.NUM_CLASSES,):
+    if input_shape != config.INPUT_SHAPE or output_shape != (config.NUM_CLASSES,):
         raise ModelFileError(
             f"{path} is not an MNIST classifier: it takes {input_shape} and returns {output_shape}, "
-            f"but (28, 28, 1) -> (10,) is needed. Retrain with: {config.TRAIN_COMMAND_HINT}")
+            f"but {config.INPUT_SHAPE} -> ({config.NUM_CLASSES},) is needed. Retrain with: {config.TRAIN_COMMAND_HINT}")
 
 
 class Predictor:
@@ -157,10 +101,8 @@ class Predictor:
 
     def _read_temperature(self) -> float:
         """The calibration temperature written by `python -m mnist_app calibrate` (1.0 = none)."""
-        from mnist_app import reports
-
         try:
-            temperature = float(reports.load_metrics(self.models_dir)["calibration"]["temperature"])
+            temperature = float(results.load_metrics(self.models_dir)["calibration"]["temperature"])
         except (ValueError, KeyError, TypeError):  # no metrics (None), no calibration, or a bad value
             return 1.0
         return temperature if 0.01 < temperature < 100 else 1.0
@@ -173,17 +115,17 @@ class Predictor:
                 problem = f"no ONNX export at {onnx_file}"
             else:
                 try:
-                    fast = _OnnxBackend(onnx_file)
+                    fast = OnnxModel(onnx_file)
                 except (ModelFileError, ImportError) as error:
                     problem = str(error)
                 else:
-                    if fast.metadata.get(ONNX_SOURCE_KEY) == file_sha256(self.model_path):
+                    if fast.metadata.get(ONNX_SOURCE_KEY) == results.file_sha256(self.model_path):
                         return fast
                     problem = f"{onnx_file.name} was exported from a different {self.model_path.name}"
             if backend == "onnx":
                 raise ModelFileError(f"Fast path unavailable: {problem}. Re-export with: python -m mnist_app export")
             self.notes.append(f"Using the Keras reference path: {problem} (run `python -m mnist_app export`).")
-        return _KerasBackend(self.model_path)
+        return _KerasModel(self.model_path)
 
     @property
     def backend(self) -> str:
@@ -196,8 +138,8 @@ class Predictor:
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1) of preprocessed images."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        if batch.ndim != 4 or batch.shape[1:] != (28, 28, 1):
-            raise ValueError(f"expected a batch of shape (N, 28, 28, 1), got {batch.shape}")
+        if batch.ndim != 4 or batch.shape[1:] != config.INPUT_SHAPE:
+            raise ValueError(f"expected a batch of shape (N, *{config.INPUT_SHAPE}), got {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, config.NUM_CLASSES), dtype=np.float32)
         outputs = [self._run(batch[start: start + BATCH_SIZE * 8]) for start in range(0, len(batch), BATCH_SIZE * 8)]
@@ -209,39 +151,6 @@ class Predictor:
         with self._lock:  # Keras models are not documented as safe for concurrent calls
             return self._backend(batch)
 
-    def predict_image(self, source) -> Prediction:
-        """Preprocess one user image the MNIST way and predict it (ImageError if unreadable)."""
-        return self.predict_prepared([preprocess.prepare_image(source)])[0]
-
-    def predict_prepared(self, prepared: list[preprocess.Prepared]) -> list[Prediction]:
-        """Predict already-prepared images in one batch; those without a digit get no guess."""
-        with_digit = [p for p in prepared if p.has_digit]
-        probabilities = self.predict_batch(preprocess.to_batch([p.model_input for p in with_digit]))
-        answers = iter(probabilities)
-        return [self._prediction(p, next(answers) if p.has_digit else None) for p in prepared]
-
-    def predict_many(self, sources: list) -> list[Prediction | ImageError]:
-        """Predict many inputs in one batch; an unreadable input yields its ImageError in its place."""
-        prepared: list[preprocess.Prepared | ImageError] = []
-        for source in sources:
-            try:
-                prepared.append(preprocess.prepare_image(source))
-            except ImageError as error:
-                prepared.append(error)
-        readable = [p for p in prepared if not isinstance(p, ImageError)]
-        answers = iter(self.predict_prepared(readable))
-        return [p if isinstance(p, ImageError) else next(answers) for p in prepared]
-
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Temperature-scaled probabilities (same argmax; confidences that match accuracy)."""
-        from mnist_app.calibration import apply_temperature
-
-        return apply_temperature(probabilities, self.temperature)
-
-    def _prediction(self, prepared: preprocess.Prepared, raw: np.ndarray | None) -> Prediction:
-        if raw is None:
-            return Prediction(None, None, None, None, prepared.decoded, prepared.notes, prepared.reason, None)
-        probabilities = self.calibrated(raw[None])[0]
-        digit = int(np.argmax(probabilities))
-        return Prediction(digit, float(probabilities[digit]), probabilities, prepared.model_input,
-                          prepared.decoded, prepared.notes, None, prepared.box, raw)
+        return calibration.apply_temperature(probabilities, self.temperature)

@@ -7,12 +7,13 @@ ink = 1.0 on a background of 0.0, and returns 10 softmax probabilities.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
-from mnist_app import config
+from mnist_app import architectures, config
 
 INPUT_SHAPE = config.INPUT_SHAPE
-ARCHITECTURES = config.ARCHITECTURES
+ARCHITECTURES = architectures.NAMES
 
 
 def _conv_bn_relu(filters: int) -> list[keras.layers.Layer]:
@@ -108,3 +109,21 @@ def fold_ensemble(members: list[keras.Model]) -> keras.Model:
 def parameter_count(model: keras.Model) -> int:
     """Total number of weights (trainable and not) in the model."""
     return int(model.count_params())
+
+
+def summary(model: keras.Model) -> dict:
+    """The Model page's table: one network's layers (an ensemble's members are alike), how many networks
+    the model averages, and the parameter totals."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    network = members[0] if members else model
+    rows = []
+    for layer in network.layers:
+        shape = tuple(layer.output.shape)
+        rows.append({"name": layer.name, "type": type(layer).__name__,
+                     "output_shape": str(tuple(None if d is None else int(d) for d in shape)),
+                     "parameters": int(layer.count_params())})
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    total = int(model.count_params())
+    return {"name": model.name, "networks": max(1, len(members)), "layers": rows,
+            "network_parameters": int(network.count_params()), "total_parameters": total,
+            "trainable_parameters": trainable, "non_trainable_parameters": total - trainable}

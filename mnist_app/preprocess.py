@@ -1,7 +1,8 @@
 """One preprocessing path: every image that reaches the model goes through this module.
 
-`prepare_image()` turns any user image -- a path, bytes, an uploaded file, a PIL image, a numpy
-array or the canvas' RGBA array -- into what MNIST looks like, following LeCun's recipe:
+`find_ink()` and `to_mnist_field()` turn any user image -- a path, bytes, an uploaded file, a PIL image,
+a numpy array or the canvas' RGBA array -- into what MNIST looks like, following LeCun's recipe
+(`mnist_app.reading.prepare` runs the steps for a digit or a whole number):
 
 1. decode safely (size caps before decoding, EXIF orientation, first frame of animations, every
    mode, transparency composited onto the background that contrasts with the strokes);
@@ -86,26 +87,6 @@ class Decoded:
             picture = picture.copy()  # thumbnail() works in place; the decoded picture stays as it was
         picture.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE))
         return picture
-
-
-@dataclass
-class Prepared:
-    """The model's input for one image, or the reason there is none."""
-
-    model_input: np.ndarray | None  # float32 (28, 28), ink = 1 on 0, or None when no digit was found
-    decoded: Decoded | None
-    notes: list[str] = field(default_factory=list)
-    reason: str | None = None  # why there is no digit (blank, noise, fully transparent, ...)
-    box: tuple[int, int, int, int] | None = None  # the digit's (x0, y0, x1, y1) in the input's pixels
-
-    @property
-    def has_digit(self) -> bool:
-        return self.model_input is not None
-
-    @property
-    def display(self) -> Image.Image | None:
-        """The input as a picture (built on first use)."""
-        return None if self.decoded is None else self.decoded.display
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,12 +472,6 @@ def find_strokes(ink: np.ndarray) -> tuple[Strokes | None, str | None]:
     return Strokes(mask, [int(i) for i in keep], boxes, areas, labels, step), None
 
 
-def digit_mask(ink: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-    """The strokes that belong to the digit (specks removed) as a mask, or the reason there are none."""
-    strokes, reason = find_strokes(ink)
-    return (None, reason) if strokes is None else (strokes.mask, None)
-
-
 def stroke_width(mask: np.ndarray) -> float:
     """Average stroke width in pixels: 2 x area / perimeter (exact for long thin strokes)."""
     binary = np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool else (mask > 0).astype(np.uint8)
@@ -593,10 +568,6 @@ class InkImage:
         return (int(left + x0 / self.factor), int(top + y0 / self.factor),
                 min(width, int(np.ceil(left + x1 / self.factor))), min(height, int(np.ceil(top + y1 / self.factor))))
 
-    def box_in_original(self, mask: np.ndarray) -> tuple[int, int, int, int]:
-        """The box of some strokes, in the input's own pixel coordinates."""
-        return self.to_original(box_of(mask))
-
     def refined(self, box: tuple[int, int, int, int]) -> InkImage | None:
         """The strokes in `box` read again from the full-resolution picture, when the digit is small.
 
@@ -637,27 +608,10 @@ def find_ink(source) -> InkImage:
     return InkImage(decoded, ink, strokes, factor, reason)
 
 
-def prepare_image(source) -> Prepared:
-    """Turn any user image into the model's 28x28 input and the picture of what the model sees.
-
-    Raises ImageError (or ImageTooLargeError) for inputs that cannot be read; a readable image
-    without a digit gives a Prepared whose `reason` says why and whose `model_input` is None.
-    """
-    found = find_ink(source)
-    decoded = found.decoded
-    if found.reason:
-        return Prepared(None, decoded, decoded.notes, found.reason)
-    box = tight_box(found.mask, found.strokes.box())
-    fine = found.refined(box)
-    if fine is not None:
-        found, box = fine, tight_box(fine.mask, fine.strokes.box())
-    return Prepared(to_mnist_field(found.ink, found.mask, box), decoded, decoded.notes, None, found.to_original(box))
-
-
 def normalize_mnist(images: np.ndarray) -> np.ndarray:
     """Turn MNIST uint8 arrays (N, 28, 28) into model input: float32 (N, 28, 28, 1) in [0, 1].
 
-    MNIST is already what `prepare_image` produces (white ink on black, the digit in a 20x20 box
+    MNIST is already what `mnist_app.reading.prepare` produces (white ink on black, the digit in a 20x20 box
     centred by centre of mass in 28x28), so only the scaling to [0, 1] is applied.
     """
     images = np.asarray(images)

@@ -15,20 +15,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from mnist_app import preprocess, reading, service
+
 STYLES = ("canvas-offcentre", "paper-inverted", "photo-tinted-jpeg", "transparent-png", "handwriting-fonts")
-FONT_FILES = (
-    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
-    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
-    "/usr/share/fonts/truetype/breip/Breip.ttf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
-    "/usr/share/fonts/truetype/klee/KleeOne-SemiBold.ttf",
-    "/usr/share/fonts/truetype/rufscript/Rufscript010.ttf",
-    "/usr/share/fonts/truetype/sjfonts/SteveHand.ttf",
-)
-# fonts-femkeklaver is left out: its glyphs are hollow outlines, not pen strokes.
-DEBIAN_FONT_PACKAGES = ("fonts-humor-sans", "fonts-dkg-handwriting", "fonts-breip",
-                        "fonts-comic-neue", "fonts-klee", "fonts-rufscript", "fonts-sjfonts")
+
+def _font_table() -> list[tuple[str, str]]:
+    """(Debian package, font file) pairs from fonts.txt, the one list the install script reads too."""
+    lines = (Path(__file__).with_name("fonts.txt").read_text().splitlines())
+    return [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#")]
+
+
+FONT_FILES = tuple(path for _, path in _font_table())
+DEBIAN_FONT_PACKAGES = tuple(dict.fromkeys(package for package, _ in _font_table()))
 
 
 @dataclass
@@ -151,9 +149,7 @@ def naive_input(payload: bytes) -> np.ndarray:
 
 def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predictor=None, seed: int = 0) -> dict:
     """Accuracy per style of the project's preprocessing and of the plain resize, on one model."""
-    from mnist_app import inference, preprocess
-
-    predictor = predictor or inference.Predictor()
+    predictor = predictor or service.predictor()
     cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
     results = {}
     for style in STYLES:
@@ -161,7 +157,7 @@ def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predic
         if not chosen:
             continue
         labels = np.array([case.label for case in chosen])
-        predictions = predictor.predict_many([case.payload for case in chosen])
+        predictions = reading.read_prepared([reading.prepare(case.payload) for case in chosen], predictor)
         digits = np.array([-1 if p.digit is None else p.digit for p in predictions])
         naive = predictor.predict_batch(preprocess.to_batch([naive_input(case.payload) for case in chosen]))
         results[style] = {
@@ -236,9 +232,7 @@ def build_number_cases(x_test, y_test, per_style: int = 100, seed: int = 1) -> l
 
 def measure_numbers(x_test, y_test, per_style: int = 100, predictor=None, seed: int = 1) -> dict:
     """Per style: whole numbers read exactly, digit count right, and digit accuracy where the count is right."""
-    from mnist_app import inference, numbers
-
-    predictor = predictor or inference.Predictor()
+    predictor = predictor or service.predictor()
     cases = build_number_cases(x_test, y_test, per_style, seed)
     results = {}
     for style in NUMBER_STYLES:
@@ -247,7 +241,7 @@ def measure_numbers(x_test, y_test, per_style: int = 100, predictor=None, seed: 
             continue
         exact = count_right = digits_right = digits_compared = 0
         for label, payload in chosen:
-            read = numbers.read_number(predictor, payload).number or ""
+            read = reading.read(payload, number=True, predictor=predictor).number or ""
             exact += read == label
             if len(read) == len(label):
                 count_right += 1

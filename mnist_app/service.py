@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import config, data, inference, testset
+from mnist_app import config, data, evaluate, inference, results
 
 _cache: dict[str, tuple[tuple, object]] = {}
 _locks: dict[str, threading.Lock] = {}
@@ -66,16 +66,16 @@ def predictor(models_dir: Path | None = None) -> inference.Predictor:
     return _shared(f"predictor:{models_dir}", _model_files(models_dir), lambda: inference.Predictor(models_dir))
 
 
-def test_report(models_dir: Path | None = None) -> testset.TestReport | None:
+def test_report(models_dir: Path | None = None) -> results.TestReport | None:
     """The stored test-set report of the current model, or None when it is missing or stale."""
     models_dir = Path(models_dir or config.MODELS_DIR)
-    stamp = _model_files(models_dir) + _stamp(testset.report_path(models_dir))
-    return _shared(f"report:{models_dir}", stamp, lambda: testset.load(models_dir))
+    stamp = _model_files(models_dir) + _stamp(results.test_report_path(models_dir))
+    return _shared(f"report:{models_dir}", stamp, lambda: results.load_test_report(models_dir))
 
 
-def build_test_report(models_dir: Path | None = None) -> testset.TestReport:
+def build_test_report(models_dir: Path | None = None) -> results.TestReport:
     """Compute and store the test-set report of the current model (a few seconds), for a stale one."""
-    return testset.build(models_dir, predictor(models_dir), data.load_mnist())
+    return evaluate.build_test_report(models_dir, predictor(models_dir), test_set())
 
 
 def test_set() -> data.TestSet:

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from mnist_app import card, preprocess, ui
+from mnist_app import preprocess
 from mnist_app.errors import ImageError
+from mnist_app.ui import cache, chrome, views
 
-ui.page_setup("Upload")
-st.title("Upload images", icon=":material/upload:")
-predictor = ui.predictor_or_notice()
+predictor = chrome.page("Upload")
 files = st.file_uploader(
     "Images of handwritten digits (PNG, JPEG, BMP, GIF, WebP or TIFF)",
     type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
@@ -15,7 +14,7 @@ files = st.file_uploader(
     key="upload_files",
     help=f"Up to {preprocess.MAX_INPUT_BYTES // 2**20} MB per file.",
 )
-number_mode = st.toggle("Read whole numbers (several digits per image)", key="upload_number")
+number = st.toggle("Read whole numbers (several digits per image)", key="upload_number")
 
 if predictor is None:
     st.stop()
@@ -24,27 +23,25 @@ if not files:
             icon=":material/upload_file:")
     st.stop()
 
-read = ui.read_number_bytes if number_mode else ui.predict_bytes
-
 if len(files) == 1:
-    result = read(predictor, files[0].getvalue())
-    if isinstance(result, ImageError):
-        ui.show_image_error(result, files[0].name)
-    elif number_mode:
-        ui.number_card(result)
+    shown = cache.read(files[0].getvalue(), number=number)
+    if isinstance(shown, ImageError):
+        views.image_error(shown, files[0].name)
     else:
-        ui.result_card(result, key="upload_single")
+        views.show(shown, key="upload_single")
     st.stop()
 
 progress = st.progress(0.0, text=f"Reading {len(files)} images…")
-results = {}
-for index, upload in enumerate(files):
-    name = upload.name if upload.name not in results else f"{upload.name} (#{index + 1})"  # same name twice
-    results[name] = read(predictor, upload.getvalue())
-    progress.progress((index + 1) / len(files), text=f"Read {index + 1} of {len(files)} images")
+answers = cache.read_many([upload.getvalue() for upload in files], number=number,
+                          progress=lambda done, total: progress.progress(done / total,
+                                                                         text=f"Read {done} of {total} images"))
 progress.empty()
+results = {}
+for index, (upload, answer) in enumerate(zip(files, answers)):
+    name = upload.name if upload.name not in results else f"{upload.name} (#{index + 1})"  # same name twice
+    results[name] = answer
 
-table = card.number_table(results) if number_mode else card.batch_table(results)
+table = views.table(results, number=number)
 readable = sum(not isinstance(result, ImageError) for result in results.values())
 st.success(f"{readable} of {len(files)} images read.")
 st.dataframe(table, hide_index=True, width="stretch",
@@ -59,8 +56,6 @@ for position, name in enumerate(chosen):
     with st.container(border=True):
         result = results[name]
         if isinstance(result, ImageError):
-            ui.show_image_error(result, name)
-        elif number_mode:
-            ui.number_card(result, caption=name)
+            views.image_error(result, name)
         else:
-            ui.result_card(result, key=f"upload_card_{position}", caption=name)
+            views.show(result, key=f"upload_card_{position}", caption=name)

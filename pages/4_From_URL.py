@@ -2,15 +2,14 @@
 
 import streamlit as st
 
-from mnist_app import fetch, ui
+from mnist_app import fetch
 from mnist_app.errors import ImageError, UrlError
+from mnist_app.ui import cache, chrome, views
 
-ui.page_setup("From URL")
-st.title("From a URL", icon=":material/link:")
-predictor = ui.predictor_or_notice()
+predictor = chrome.page("From URL")
 with st.form("url_form", border=False):
     url = st.text_input("Image URL", placeholder="https://example.com/digit.png", key="url_input")
-    number_mode = st.toggle("Read a whole number (several digits)", key="url_number")
+    number = st.toggle("Read a whole number (several digits)", key="url_number")
     submitted = st.form_submit_button("Fetch and predict", type="primary")
 st.caption(f"Only public http(s) addresses; images up to {fetch.MAX_BYTES // 2**20} MiB; "
            f"{fetch.TOTAL_TIMEOUT:.0f} s time-out.")
@@ -31,13 +30,9 @@ if predictor is not None and fetched is not None:
     if isinstance(fetched, UrlError):
         st.error(f"Could not use this URL: {fetched}.", icon=":material/block:")
     else:
-        read = ui.read_number_bytes if number_mode else ui.predict_bytes
-        result = read(predictor, fetched.content)
-        if isinstance(result, ImageError):
-            ui.show_image_error(result)
+        shown = cache.read(fetched.content, number=number)
+        if isinstance(shown, ImageError):
+            views.image_error(shown)
         else:
             st.caption(f"Fetched {len(fetched.content):,} bytes ({fetched.content_type}) from {fetched.url}")
-            if number_mode:
-                ui.number_card(result)
-            else:
-                ui.result_card(result, key="url_result")
+            views.show(shown, key="url_result")

@@ -3,16 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from mnist_app import card, charts, ui
+from mnist_app import charts
+from mnist_app.ui import cache, chrome, views
 
-ui.page_setup("Random samples")
-st.title("Random MNIST test samples", icon=":material/casino:")
-predictor = ui.predictor_or_notice()
-if predictor is None:
+if chrome.page("Random samples") is None:
     st.stop()
 
-mnist = ui.mnist_test_set()
-report = ui.test_report()  # computed once per model, when it was trained or exported
+mnist = cache.test_set()
+report = cache.test_report()  # computed once per model, when it was trained or exported
 probabilities, predicted = report.probabilities, report.predicted
 st.session_state.setdefault("samples_seed", 0)
 
@@ -33,7 +31,7 @@ chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(
 mistakes = int(np.sum(predicted[chosen] != mnist.y_test[chosen]))
 st.markdown(f"**{len(chosen)} samples**, {mistakes} misclassified (framed in red). "
             f"Over the whole test set: {int(np.sum(predicted != mnist.y_test))} mistakes in {len(predicted):,}.")
-ui.digit_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen], probabilities[chosen].max(axis=1),
+views.digit_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen], probabilities[chosen].max(axis=1),
               numbers=chosen)
 
 st.subheader("One sample up close")
@@ -41,12 +39,12 @@ index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true
                      f"predicted {predicted[i]}", key="samples_pick")
 if index is not None:
     row = st.container(horizontal=True, gap="medium")
-    row.image(card.upscale(mnist.x_test[index] / 255.0),
+    row.image(charts.upscale(mnist.x_test[index] / 255.0),
               caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168)
     with row.container(key="samples_chart", width="stretch"):
-        ui.flex_item("samples_chart", 260)
+        chrome.flex_item("samples_chart", 260)
         verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
         st.metric("Prediction", str(predicted[index]),
                   f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",
                   delta_color="off", delta_arrow="off")
-        ui.top10_chart(probabilities[index])
+        views.top10_chart(probabilities[index])

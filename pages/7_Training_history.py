@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from mnist_app import charts, reports, ui
+from mnist_app import charts, verdict
+from mnist_app.ui import cache, chrome
 
-ui.page_setup("Training history")
-st.title("Training history", icon=":material/monitoring:")
-history = ui.history()
-figures = ui.metrics()
+chrome.page("Training history", needs_model=False)
+history = cache.history()
+figures = cache.metrics()
 if history is None:
-    ui.model_missing_notice("There is no `models/history.json` to show.")
+    chrome.model_missing_notice("There is no `models/history.json` to show.")
     st.stop()
 
 runs = history["runs"]
@@ -20,7 +20,7 @@ if len(runs) > 1:
     st.caption(f"The committed model averages {len(runs)} networks; each was trained on its own and is shown here.")
 
 last = epochs[-1]
-columns = ui.metric_row("history", 4)
+columns = chrome.metric_row("history", 4)
 columns[0].metric("Final training accuracy", f"{last['accuracy']:.2%}")
 columns[1].metric("Final validation accuracy", f"{last['val_accuracy']:.2%}")
 columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 60:.1f} min",
@@ -31,10 +31,10 @@ if figures:
 for chart in charts.training_curves(epochs):
     st.altair_chart(chart, width="stretch")
 
-verdict = reports.fit_verdict(epochs)
-show = {"good fit": st.success, "overfitting": st.warning, "underfitting": st.warning}[verdict.label]
-show(f"**Verdict: {verdict.label}** — " + "; ".join(verdict.reasons) + ".")
-st.caption("Rule: " + reports.VERDICT_RULE)
+judged = verdict.fit_verdict(epochs)
+show = {"good fit": st.success, "overfitting": st.warning, "underfitting": st.warning}[judged.label]
+show(f"**Verdict: {judged.label}** — " + "; ".join(judged.reasons) + ".")
+st.caption("Rule: " + verdict.VERDICT_RULE)
 
 st.subheader("How it was trained")
 st.code(history.get("command", "unknown"), language="bash", wrap_lines=True)

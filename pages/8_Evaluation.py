@@ -3,17 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_app import charts, ui
+from mnist_app import charts
+from mnist_app.ui import cache, chrome, views
 
-ui.page_setup("Evaluation")
-st.title("Evaluation on the 10,000 test images", icon=":material/fact_check:")
-figures = ui.metrics()
+chrome.page("Evaluation", needs_model=False)
+figures = cache.metrics()
 if figures is None:
-    ui.model_missing_notice("There is no `models/metrics.json` to show.")
+    chrome.model_missing_notice("There is no `models/metrics.json` to show.")
     st.stop()
 st.caption("Computed once by the training step (`models/metrics.json`), not on every visit.")
 
-columns = ui.metric_row("evaluation", 4)
+columns = chrome.metric_row("evaluation", 4)
 columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}")
 columns[1].metric("Test loss", f"{figures['test_loss']:.4f}")
 columns[2].metric("Mistakes", f"{figures['errors']} / {figures['count']:,}")
@@ -43,7 +43,7 @@ else:
             "the test set); this changes no prediction, only how sure they claim to be. The **expected calibration "
             "error** (ECE) is the average gap between confidence and accuracy across confidence bins, on the test "
             "set. The app's *unsure* warning uses the calibrated confidence.")
-        cells = ui.metric_row("calibration", 3, min_width=100)
+        cells = chrome.metric_row("calibration", 3, min_width=100)
         cells[0].metric("Temperature", f"{calibration['temperature']:.3f}")
         cells[1].metric("ECE before", f"{calibration['test_ece_before']:.2%}")
         cells[2].metric("ECE after", f"{calibration['test_ece_after']:.2%}",
@@ -53,12 +53,12 @@ else:
                                            calibration["temperature"]), width="stretch")
 
 st.subheader("Misclassified test images")
-report = ui.test_report()  # the mistakes' pictures are stored with the model: no dataset needed here
+report = cache.test_report()  # the mistakes' pictures are stored with the model: no dataset needed here
 count = len(report.mistakes)
 shown = st.slider("How many", 8, min(64, max(8, count)), min(24, count), step=8,
                   key="evaluation_mistakes") if count > 8 else count
 if count:
     chosen = report.mistakes[:shown]
-    ui.digit_grid(report.mistake_images[:shown], report.mistake_labels[:shown], report.predicted[chosen],
+    views.digit_grid(report.mistake_images[:shown], report.mistake_labels[:shown], report.predicted[chosen],
                   report.probabilities[chosen].max(axis=1), numbers=chosen)
     st.caption("Most confident mistakes first. Many are digits a person would also hesitate over.")

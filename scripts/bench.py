@@ -9,7 +9,7 @@ Figures (targets in brackets):
 3. preprocessing alone per image, canvas-sized (280x280 RGBA) and photo-sized (1600x1200 JPEG)
 4. model load time in a fresh process and that process' peak RSS (fast path and Keras path)
 5. training seconds per epoch, default recipe, on a fixed 10,000-image subset
-6. server-side work for one canvas stroke on the Draw page (data URL -> array -> result card data)  [<= 20 ms]
+6. server-side work for one canvas stroke on the Draw page (data URL -> reading -> pictures)  [<= 20 ms]
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras
+import numpy as np
+from PIL import Image
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from mnist_app import config, data, inference, preprocess, robustness  # noqa: E402
+from mnist_app import charts, config, data, inference, preprocess, reading, robustness, train
+from mnist_app.recipe import Recipe
 
 TARGETS = {"single_p50_ms": 1.0, "single_speedup": 40.0, "batch_speedup": 2.0, "stroke_p50_ms": 20.0}
 
@@ -77,10 +76,10 @@ def photo_jpeg(digit: np.ndarray, seed: int) -> bytes:
 
 
 def bench_single(predictor, keras_model, pngs, quick: bool) -> dict:
-    project = timed(predictor.predict_image, pngs)
+    project = timed(lambda payload: reading.read(payload, predictor=predictor), pngs)
 
     def naive(payload):
-        prepared = preprocess.prepare_image(payload)
+        prepared = reading.prepare(payload)
         return keras_model.predict(prepared.model_input[None, ..., None], verbose=0)
 
     naive_figures = timed(naive, pngs[: 40 if quick else 150], warmup=5)
@@ -107,20 +106,19 @@ def bench_batch(predictor, keras_model, images: np.ndarray, repeats: int) -> dic
 def bench_preprocess(digits: np.ndarray) -> dict:
     canvases = [canvas_array(d) for d in digits[:200]]
     photos = [photo_jpeg(d, i) for i, d in enumerate(digits[:40])]
-    return {"canvas_280x280_rgba": timed(preprocess.prepare_image, canvases),
-            "photo_1600x1200_jpeg": timed(preprocess.prepare_image, photos, warmup=3)}
+    return {"canvas_280x280_rgba": timed(reading.prepare, canvases),
+            "photo_1600x1200_jpeg": timed(reading.prepare, photos, warmup=3)}
 
 
 # Peak RSS from /proc/self/status (VmHWM): getrusage's ru_maxrss would carry over the parent's high-water
 # mark across fork + exec.
 LOAD_SNIPPET = """
-import os, sys, time
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import sys, time
 started = time.perf_counter()
 import numpy as np
 from mnist_app import inference
 predictor = inference.Predictor(backend=sys.argv[1])
-predictor.predict_batch(np.zeros((1, 28, 28, 1), np.float32))
+predictor.predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32))
 seconds = time.perf_counter() - started
 peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(seconds, peak_kib / 1024, predictor.backend)
@@ -138,31 +136,27 @@ def bench_load() -> dict:
 
 
 def bench_training(mnist, epochs: int = 2, subset: int = 10_000) -> dict:
-    from mnist_app import train
-
     x = preprocess.normalize_mnist(mnist.x_train[:subset])
     y = mnist.y_train[:subset].astype(np.int64)
     x_val = preprocess.normalize_mnist(mnist.x_train[-2000:])
     y_val = mnist.y_train[-2000:].astype(np.int64)
     _, records = train.train_network("default", x, y, x_val, y_val, epochs=epochs, batch_size=128, seed=1,
-                                     learning_rate=train.DEFAULTS["learning_rate"], augment=True, verbose=0)
+                                     learning_rate=Recipe().learning_rate, augmented=True, verbose=0)
     steady = records[-1]["seconds"]  # the first epoch also pays for tracing and compilation
     return {"subset_images": subset, "first_epoch_s": records[0]["seconds"], "steady_epoch_s": steady,
             "images_per_s": round(subset / steady), "full_epoch_estimate_s": round(steady * 55_000 / subset, 1)}
 
 
 def bench_stroke(predictor, digits: np.ndarray) -> dict:
-    """What one stroke costs the server: decode the canvas' PNG data URL, predict, build the card's data."""
-    from mnist_app import card
-
+    """What one stroke costs the server: the canvas' PNG data URL decoded (as CanvasResult does), read, and
+    the pictures the Draw page shows made."""
     urls = []
     for digit in digits[:100]:
         urls.append("data:image/png;base64," + base64.b64encode(png_bytes(canvas_array(digit))).decode())
 
     def stroke(url):
-        array = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))  # as CanvasResult does
-        prediction = predictor.predict_image(array)
-        return card.card_data(prediction)
+        shown = reading.read(base64.b64decode(url.split(",", 1)[1]), predictor=predictor)
+        return charts.upscale(shown.model_input), shown.top(10)
 
     return timed(stroke, urls)
 
@@ -172,8 +166,6 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, no training figure")
     parser.add_argument("--output", type=Path, default=config.PROJECT_ROOT / "artifacts" / "bench.json")
     args = parser.parse_args()
-
-    import keras
 
     mnist = data.load_mnist()
     predictor = inference.Predictor(backend="onnx")

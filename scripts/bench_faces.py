@@ -1,7 +1,8 @@
 """Figures measured where a person meets the project: the command line as a fresh process, and the
 dashboard's pages from a freshly started server in Chromium.
 
-    .venv/bin/python scripts/bench_faces.py          # or as part of `make bench`
+    .venv/bin/python -m scripts.bench_faces          # from the project folder, or as part of `make bench`
+                                                     # (as a module: it drives the browser with tests/support)
 
 1. CLI cold start: `python -m mnist_app predict one.png` in a new process -- wall time and peak RSS
    (targets: <= 0.6 s, <= 150 MiB).
@@ -26,10 +27,11 @@ import time
 from pathlib import Path
 
 from PIL import Image
+from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mnist_app import config, data  # noqa: E402
+from mnist_app import config, data
+from tests.support import server
+from tests.support.canvas import DIGIT_STROKES, draw
 
 TARGETS = {"cli_one_image_s": 0.6, "cli_one_image_mib": 150, "cli_marginal_ms": 0.5, "page_content_s": 2.0,
            "first_draw_answer_s": 1.0}
@@ -94,8 +96,6 @@ def bench_cli(repeats: int = 5) -> dict:
 
 
 def _content_ready(page, path: str, timeout_ms: int = 60_000) -> None:
-    from tests.support import server
-
     page.locator(PAGE_CONTENT[path]).first.wait_for(state="visible", timeout=timeout_ms)
     page.get_by_role("heading").filter(has_text=server.PAGES[path]).first.wait_for(timeout=timeout_ms)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
@@ -111,10 +111,6 @@ def bench_pages() -> dict:
     sidebar_s: moving there from the sidebar; new_browser_s: a full load in a browser with nothing cached
     (this includes Streamlit's own start-up in the browser, ~1.5 s here for a page with only a title).
     """
-    from playwright.sync_api import sync_playwright
-
-    from tests.support import server
-
     results: dict = {name or "Home": {} for name in server.PAGES}
     with server.streamlit_server() as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
@@ -147,11 +143,6 @@ def bench_pages() -> dict:
 
 def bench_first_draw() -> dict:
     """Pen-up to the answer on screen for the first visitor of a fresh server, then for later strokes."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.support import server
-    from tests.support.canvas import DIGIT_STROKES, draw
-
     figures = []
     with server.streamlit_server() as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)

@@ -1,12 +1,10 @@
 """Export the committed model as .keras, a TensorFlow SavedModel (for TensorFlow Serving), LiteRT
-.tflite and ONNX; each is checked to agree with the Keras model on the 10,000 MNIST test images."""
+.tflite and ONNX; each is checked to agree with the Keras model on the 10,000 MNIST test images
+(= `python -m mnist_app export`)."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mnist_app import cli  # noqa: E402
+from mnist_app import cli
 
 if __name__ == "__main__":
     sys.exit(cli.main(["export"]))

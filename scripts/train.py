@@ -1,11 +1,9 @@
-"""Train the MNIST CNN: writes models/mnist_cnn_model.h5, history.json and metrics.json."""
+"""Train the MNIST CNN: writes models/mnist_cnn_model.h5, history.json and metrics.json (= `python -m mnist_app
+train`; the flags are the same)."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mnist_app import train  # noqa: E402
+from mnist_app import cli
 
 if __name__ == "__main__":
-    sys.exit(train.main())
+    sys.exit(cli.main(["train", *sys.argv[1:]]))

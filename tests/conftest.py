@@ -1,12 +1,8 @@
 """Shared fixtures: the verified MNIST arrays and the committed model's predictor, loaded once."""
 
-import os
+import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import pytest  # noqa: E402
-
-from mnist_app import data, inference  # noqa: E402
+from mnist_app import data, inference
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mnist_app import calibration, explain, preprocess, reports
+from mnist_app import calibration, explain, preprocess, results
 
 
 def test_occlusion_map_highlights_the_ink_not_the_background(predictor, mnist):
@@ -52,7 +52,7 @@ def test_fitted_temperature_recovers_a_known_miscalibration(true_temperature):
 
 
 def test_committed_model_is_calibrated_and_the_predictor_uses_it(predictor):
-    figures = reports.load_metrics()["calibration"]
+    figures = results.load_metrics()["calibration"]
     # The temperature is fitted on the validation split, so it must at least improve the fit there; on the
     # test set the committed ensemble was already well calibrated (both ECEs are reported, README/Evaluation).
     assert figures["validation_nll_after"] <= figures["validation_nll_before"]

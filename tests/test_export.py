@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from mnist_app import config, export
+from mnist_app import config, export, results
 
 
 @pytest.mark.slow
@@ -18,8 +18,8 @@ def test_export_all_formats_agree_with_keras_on_every_test_image(tmp_path):
         assert figures["argmax_identical"] == 10000, name
         assert figures["max_abs_probability_difference"] <= export.PROBABILITY_TOLERANCE, name
     assert (tmp_path / "export" / "saved_model" / "1" / "saved_model.pb").is_file()
-    manifest = json.loads((tmp_path / "export" / export.MANIFEST_FILENAME).read_text())
-    assert export.exports_current(tmp_path) and manifest["exports"]["tflite"]["argmax_identical"] == 10000
+    manifest = json.loads((tmp_path / "export" / config.MANIFEST_FILENAME).read_text())
+    assert results.exports_current(tmp_path) and manifest["exports"]["tflite"]["argmax_identical"] == 10000
 
 
 def test_check_agreement_refuses_a_disagreeing_export():

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mnist_app import preprocess
+from mnist_app import reading
 from mnist_app.errors import ImageError
 from tests.support import images
 
@@ -25,13 +25,13 @@ FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCh
 
 def predict_or_refuse(source, predictor):
     try:
-        prepared = preprocess.prepare_image(source)
+        prepared = reading.prepare(source)
     except ImageError as error:
         assert str(error)  # a message the user can read
         return
     if prepared.has_digit:
         assert prepared.model_input.shape == (28, 28) and np.isfinite(prepared.model_input).all()
-        answer = predictor.predict_prepared([prepared])[0]
+        answer = reading.read_prepared([prepared], predictor)[0]
         assert 0 <= answer.digit <= 9 and 0.0 <= answer.confidence <= 1.0
     else:
         assert prepared.reason.startswith("no digit")

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_app import config, inference, preprocess
+from mnist_app import config, inference, preprocess, reading
 from mnist_app.errors import ModelFileError
 
 
@@ -51,7 +51,7 @@ def test_prediction_reports_digit_confidence_top_k_and_what_the_model_saw(predic
 
     from tests.support import images
 
-    result = predictor.predict_image(images.encode(Image.fromarray(mnist.x_test[0])))
+    result = reading.read(images.encode(Image.fromarray(mnist.x_test[0])), predictor=predictor)
     assert result.digit == 7 and result.confidence > 0.9
     assert result.model_input.shape == (28, 28)
     top = result.top(3)
@@ -62,7 +62,7 @@ def test_prediction_reports_digit_confidence_top_k_and_what_the_model_saw(predic
 
 def test_blank_image_gets_no_guess(predictor):
     blank = np.zeros((100, 100), dtype=np.uint8)
-    result = predictor.predict_image(blank)
+    result = reading.read(blank, predictor=predictor)
     assert result.digit is None and result.probabilities is None and "no digit" in result.reason
 
 

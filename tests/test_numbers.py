@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_app import config, numbers, robustness
+from mnist_app import config, robustness, segment
+from mnist_app import reading as readings
 from tests.support import images
 
 
@@ -22,7 +23,7 @@ def test_separate_strokes_are_separate_digits_left_to_right():
     draw.line([(60, 30), (60, 130)], fill=255, width=10)  # a 1
     draw.ellipse([150, 30, 210, 130], outline=255, width=10)  # a 0
     draw.line([(280, 30), (280, 130)], fill=255, width=10)  # another 1
-    masks = numbers.group_components(np.asarray(picture) > 128)
+    masks = segment.digit_masks(np.asarray(picture) > 128)
     assert len(masks) == 3
     lefts = [np.flatnonzero(mask.any(axis=0))[0] for mask in masks]
     assert lefts == sorted(lefts)
@@ -36,7 +37,7 @@ def test_broken_strokes_of_one_digit_are_merged():
     draw.arc([140, 60, 215, 135], start=270, end=150, fill=255, width=10)
     draw.line([(300, 30), (300, 70)], fill=255, width=10)  # a 1 broken in two, one piece above the other
     draw.line([(296, 80), (292, 130)], fill=255, width=10)
-    assert len(numbers.group_components(np.asarray(picture) > 128)) == 2
+    assert len(segment.digit_masks(np.asarray(picture) > 128)) == 2
 
 
 def test_touching_digits_joined_by_a_thin_stroke_are_split():
@@ -45,11 +46,11 @@ def test_touching_digits_joined_by_a_thin_stroke_are_split():
     draw.ellipse([60, 30, 130, 130], outline=255, width=12)
     draw.ellipse([150, 30, 220, 130], outline=255, width=12)
     draw.line([(128, 80), (152, 80)], fill=255, width=2)  # a thin join between two 0s
-    assert len(numbers.group_components(np.asarray(picture) > 128)) == 2
+    assert len(segment.digit_masks(np.asarray(picture) > 128)) == 2
 
 
 def test_blank_image_reads_no_number(predictor):
-    reading = numbers.read_number(predictor, images.encode(blank()))
+    reading = readings.read(images.encode(blank()), number=True, predictor=predictor)
     assert reading.number is None and reading.digits == [] and "no number" in reading.reason
 
 
@@ -63,7 +64,7 @@ def clear_number(mnist) -> tuple[str, bytes]:
 
 def test_reading_gives_boxes_inside_the_image_and_an_annotated_picture(predictor, mnist):
     label, payload = clear_number(mnist)
-    reading = numbers.read_number(predictor, payload)
+    reading = readings.read(payload, number=True, predictor=predictor)
     width, height = 260, 60
     assert reading.number == label
     for digit in reading.digits:

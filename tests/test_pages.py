@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_app import config, reports
+from mnist_app import config, results
 from tests.support import images
 
 TIMEOUT = 120
@@ -259,7 +259,7 @@ def test_evaluation_page_reports_calibration():
     at = page("pages/8_Evaluation.py").run()
     metrics = {metric.label: metric.value for metric in at.metric}
     assert "ECE before" in metrics and "ECE after" in metrics and "Temperature" in metrics
-    figures = reports.load_metrics()["calibration"]
+    figures = results.load_metrics()["calibration"]
     assert metrics["ECE after"] == f"{figures['test_ece_after']:.2%}"
     assert metrics["Temperature"] == f"{figures['temperature']:.3f}"
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_app import preprocess
+from mnist_app import preprocess, reading
 from mnist_app.errors import ImageError, ImageTooLargeError
 from tests.support import images
 
 
 def prepared(source):
-    result = preprocess.prepare_image(source)
+    result = reading.prepare(source)
     assert result.has_digit, result.reason
     return result.model_input
 
@@ -90,7 +90,7 @@ def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
     payload = images.encode(stored.convert("RGB"), "JPEG", exif=exif.tobytes())
-    result = preprocess.prepare_image(payload)
+    result = reading.prepare(payload)
     height, width = images.ink_box(result.model_input)
     assert height > width * 1.8
     assert any("EXIF" in note for note in result.notes)
@@ -100,7 +100,7 @@ def test_animated_gif_uses_first_frame_and_says_so():
     first, second = images.seven().convert("P"), Image.new("P", (200, 200), 0)
     buffer = io.BytesIO()
     first.save(buffer, format="GIF", save_all=True, append_images=[second], duration=100, loop=0)
-    result = preprocess.prepare_image(buffer.getvalue())
+    result = reading.prepare(buffer.getvalue())
     assert result.has_digit
     assert any("first of its 2 frames" in note for note in result.notes)
 
@@ -127,7 +127,7 @@ def test_hair_thin_strokes_are_thickened():
     ids=["white", "black", "grey", "transparent", "noise", "colour-noise", "faint-texture"],
 )
 def test_images_without_a_digit_are_no_digit_not_a_guess(make):
-    result = preprocess.prepare_image(images.encode(make()))
+    result = reading.prepare(images.encode(make()))
     assert not result.has_digit
     assert result.reason.startswith("no digit found")
 
@@ -141,7 +141,7 @@ def test_canvas_rgba_array_with_black_background():
     assert np.abs(field - prepared(images.encode(images.seven(size=280)))).max() < 0.05
     blank = np.zeros((280, 280, 4), dtype=np.uint8)
     blank[..., 3] = 255
-    assert not preprocess.prepare_image(blank).has_digit
+    assert not reading.prepare(blank).has_digit
 
 
 def test_mnist_test_digits_pass_through_nearly_unchanged(mnist):
@@ -163,19 +163,19 @@ def test_mnist_test_digits_pass_through_nearly_unchanged(mnist):
 )
 def test_unreadable_inputs_raise_image_error(payload, message):
     with pytest.raises(ImageError, match=message):
-        preprocess.prepare_image(payload)
+        reading.prepare(payload)
 
 
 def test_truncated_png_and_jpeg_raise_image_error():
     for fmt in ("PNG", "JPEG"):
         payload = images.encode(images.seven().convert("RGB"), fmt)
         with pytest.raises(ImageError):
-            preprocess.prepare_image(payload[: len(payload) // 2])
+            reading.prepare(payload[: len(payload) // 2])
 
 
 def test_decompression_bomb_is_refused_before_decoding():
     with pytest.raises(ImageTooLargeError, match="limit"):
-        preprocess.prepare_image(images.png_declaring(30000, 30000))
+        reading.prepare(images.png_declaring(30000, 30000))
 
 
 def test_normalize_mnist_scales_and_adds_channel():

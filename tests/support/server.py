@@ -10,21 +10,12 @@ import time
 import urllib.request
 
 from mnist_app import config
+from mnist_app.ui import chrome
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGES = {  # URL path -> the page title shown on it
-    "": "Handwritten digit recognizer",
-    "Draw": "Draw a digit",
-    "Upload": "Upload images",
-    "Camera": "Camera",
-    "From_URL": "From a URL",
-    "Random_samples": "Random MNIST test samples",
-    "Model": "The model",
-    "Training_history": "Training history",
-    "Evaluation": "Evaluation on the 10,000 test images",
-}
+PAGES = {page.url: page.heading for page in chrome.ALL_PAGES}  # URL path -> the page title shown on it
 
 
 def free_port() -> int:

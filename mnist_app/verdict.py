@@ -1,16 +1,8 @@
-"""Reading what training wrote (history, metrics, model summary) and judging the curves."""
+"""Judging the training curves: over- or under-fitting, by a rule the Training history page states."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
-
-from mnist_app import config
-
-SUMMARY_FILENAME = "model_summary.json"
 
 # The over/under-fitting rule, stated on the Training history page exactly as applied here.
 OVERFIT_LOSS_RISE = 0.10  # final validation loss 10 % above its best epoch ...
@@ -66,59 +58,3 @@ def fit_verdict(epochs: list[dict]) -> Verdict:
         f"({last['val_loss']:.4f} vs {best_val_loss:.4f})",
         f"validation accuracy {last['val_accuracy']:.2%}, training {last['accuracy']:.2%}",
     ])
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def load_metrics(models_dir: Path | None = None) -> dict | None:
-    """models/metrics.json, or None when it is missing or unreadable."""
-    return _read_json(config.metrics_path(models_dir))
-
-
-def load_history(models_dir: Path | None = None) -> dict | None:
-    """models/history.json, or None when it is missing or unreadable."""
-    return _read_json(config.history_path(models_dir))
-
-
-def summary_path(models_dir: Path | None = None) -> Path:
-    return (models_dir or config.MODELS_DIR) / SUMMARY_FILENAME
-
-
-def load_model_summary(models_dir: Path | None = None) -> dict | None:
-    """models/model_summary.json (the layer table written by the export step), or None."""
-    return _read_json(summary_path(models_dir))
-
-
-def describe_model(model) -> dict:
-    """A JSON-ready layer table of a Keras model, nested models (ensemble members) expanded."""
-    rows = []
-
-    def visit(layer, prefix=""):
-        inner = getattr(layer, "layers", None)
-        if inner and layer is not model:
-            for child in inner:
-                visit(child, prefix=f"{prefix}{layer.name}/")
-            return
-        if layer is model:
-            for child in model.layers:
-                visit(child)
-            return
-        try:
-            shape = tuple(layer.output.shape)
-        except (AttributeError, ValueError):
-            shape = ()
-        rows.append({"name": prefix + layer.name, "type": type(layer).__name__,
-                     "output_shape": str(tuple(None if d is None else int(d) for d in shape)),
-                     "parameters": int(layer.count_params())})
-
-    visit(model)
-    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
-    total = int(model.count_params())
-    return {"name": model.name, "layers": rows, "total_parameters": total, "trainable_parameters": trainable,
-            "non_trainable_parameters": total - trainable}
-

@@ -1,0 +1,211 @@
+"""One way in: every image -- upload, camera, URL, canvas, command line -- is read the same way.
+
+`read(source, number=False)` decodes the image and finds its ink once, labels its strokes once
+(`mnist_app.preprocess`), groups them into digits (one group for a single digit; `mnist_app.segment`
+for a whole number), normalises each digit the MNIST way, predicts all of them in one batch and
+calibrates them in one place. A single digit is a one-digit number.
+
+The work is split where batches need it: `prepare()` is the per-image part (worker processes run it
+for the command line's batches, see `mnist_app.batch`), `read_prepared()` predicts many prepared
+images in one batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from mnist_app import explain, inference, preprocess, segment, service
+
+UNSURE_BELOW = 0.80  # a digit read with less confidence than this is flagged "not sure"
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class Prepared:
+    """An image made ready for the model: one 28x28 field per digit, or the reason there is none."""
+
+    fields: list[np.ndarray]  # float32 (28, 28) each, ink = 1 on 0: what the model will see
+    boxes: list[Box]  # each digit's (x0, y0, x1, y1) in the input's pixels
+    decoded: preprocess.Decoded | None  # the input as read (None once sent between processes)
+    notes: list[str] = field(default_factory=list)
+    reason: str | None = None  # why there is no digit (blank, noise, fully transparent, ...)
+    number: bool = False  # read as a whole number
+
+    @property
+    def has_digit(self) -> bool:
+        return bool(self.fields)
+
+    @property
+    def model_input(self) -> np.ndarray | None:
+        """The first (for a single digit: the only) digit's 28x28 field."""
+        return self.fields[0] if self.fields else None
+
+    @property
+    def display(self) -> Image.Image | None:
+        return None if self.decoded is None else self.decoded.display
+
+    def slim(self) -> Prepared:
+        """The same without the decoded picture (cheap to send between processes)."""
+        return Prepared(self.fields, self.boxes, None, self.notes, self.reason, self.number)
+
+
+def prepare(source, *, number: bool = False) -> Prepared:
+    """Decode, find the ink, group it into digits and normalise each one (ImageError if unreadable)."""
+    found = preprocess.find_ink(source)
+    decoded = found.decoded
+    if found.reason:
+        reason = found.reason.replace("no digit", "no number") if number else found.reason
+        return Prepared([], [], decoded, decoded.notes, reason, number)
+    if number:
+        groups = [(found, mask, box) for mask, box in segment.digits(found.strokes)]
+    else:  # every kept stroke belongs to the one digit; a small one is read again at full resolution
+        box = preprocess.tight_box(found.mask, found.strokes.box())
+        fine = found.refined(box)
+        groups = [(found, found.mask, box) if fine is None else
+                  (fine, fine.mask, preprocess.tight_box(fine.mask, fine.strokes.box()))]
+    fields = [preprocess.to_mnist_field(part.ink, mask, box) for part, mask, box in groups]
+    boxes = [part.to_original(box) for part, _, box in groups]
+    return Prepared(fields, boxes, decoded, decoded.notes, None, number)
+
+
+@dataclass
+class Digit:
+    """One digit as the model read it."""
+
+    probabilities: np.ndarray  # the 10 calibrated class probabilities
+    raw_probabilities: np.ndarray  # the network's own output, before calibration
+    model_input: np.ndarray  # the 28x28 image the model saw
+    box: Box  # (x0, y0, x1, y1) in the input's pixels
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.digit])
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < UNSURE_BELOW
+
+    def top(self, k: int = 10) -> list[tuple[int, float]]:
+        """The k most likely digits with their probabilities, most likely first."""
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+    def why(self, predictor: inference.Predictor) -> np.ndarray:
+        """The why-this-digit occlusion map (28x28, 0..1), computed once per digit."""
+        if self._why is None:
+            self._why = explain.occlusion_map(predictor, self.model_input, self.digit)
+        return self._why
+
+    _why: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+
+@dataclass
+class Reading:
+    """What was read from one image: its digits, left to right (none, with a reason, when there is none)."""
+
+    digits: list[Digit]
+    decoded: preprocess.Decoded | None = None
+    notes: list[str] = field(default_factory=list)
+    reason: str | None = None
+    whole_number: bool = False  # read as a whole number (else as one digit)
+
+    @property
+    def has_digit(self) -> bool:
+        return bool(self.digits)
+
+    @property
+    def number(self) -> str | None:
+        """The digits read, as text ("2026"), or None."""
+        return "".join(str(d.digit) for d in self.digits) or None
+
+    @property
+    def first(self) -> Digit | None:
+        return self.digits[0] if self.digits else None
+
+    # A single digit's figures, read off its only digit (None when there is none).
+    digit = property(lambda self: self.first and self.first.digit)
+    confidence = property(lambda self: self.first and self.first.confidence)
+    probabilities = property(lambda self: self.first and self.first.probabilities)
+    raw_probabilities = property(lambda self: self.first and self.first.raw_probabilities)
+    model_input = property(lambda self: self.first and self.first.model_input)
+    box = property(lambda self: self.first and self.first.box)
+
+    @property
+    def lowest_confidence(self) -> float | None:
+        return min(d.confidence for d in self.digits) if self.digits else None
+
+    @property
+    def unsure(self) -> bool:
+        return any(d.unsure for d in self.digits)
+
+    def top(self, k: int = 10) -> list[tuple[int, float]]:
+        return self.first.top(k) if self.first else []
+
+    @property
+    def display(self) -> Image.Image | None:
+        """The input as an RGB picture (built on first use), or None."""
+        return None if self.decoded is None else self.decoded.display
+
+    @functools.cached_property
+    def annotated(self) -> Image.Image | None:
+        """The input picture with a box and the predicted digit drawn over every digit."""
+        return None if self.decoded is None else annotate(self.display, self.decoded.original_size, self.digits)
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: the command line's `predict --json` contract (digit or --number)."""
+        if self.whole_number:
+            return {"number": self.number,
+                    "digits": [{"digit": d.digit, "confidence": round(d.confidence, 6), "box": list(d.box)}
+                               for d in self.digits]}
+        return {"digit": self.digit,
+                "confidence": None if self.confidence is None else round(self.confidence, 6),
+                "probabilities": None if self.probabilities is None else [round(float(p), 6)
+                                                                          for p in self.probabilities]}
+
+
+def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> list[Reading]:
+    """Predict every digit of many prepared images in one batch and calibrate them together."""
+    fields = [field_ for item in prepared for field_ in item.fields]
+    raw = predictor.predict_batch(preprocess.to_batch(fields))
+    calibrated = predictor.calibrated(raw)
+    readings, start = [], 0
+    for item in prepared:
+        end = start + len(item.fields)
+        digits = [Digit(calibrated[i], raw[i], fields[i], box) for i, box in zip(range(start, end), item.boxes)]
+        readings.append(Reading(digits, item.decoded, item.notes, item.reason, item.number))
+        start = end
+    return readings
+
+
+def read(source, *, number: bool = False, predictor: inference.Predictor | None = None) -> Reading:
+    """Read one image: a digit, or with `number=True` a whole number (ImageError if it cannot be read).
+
+    Without a predictor, the process-wide one of `mnist_app.service` is used.
+    """
+    return read_prepared([prepare(source, number=number)], predictor or service.predictor())[0]
+
+
+def annotate(display: Image.Image, original_size: tuple[int, int], digits: list[Digit]) -> Image.Image:
+    """The picture with a box and the predicted digit drawn over every digit (green; orange when unsure)."""
+    picture = display.convert("RGB").copy()
+    scale = picture.width / max(1, original_size[0])
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=max(14, picture.height // 9))
+    for reading in digits:
+        x0, y0, x1, y1 = (round(v * scale) for v in reading.box)
+        colour = (240, 130, 0) if reading.unsure else (46, 160, 67)
+        draw.rectangle([x0, y0, x1, y1], outline=colour, width=max(2, picture.width // 200))
+        label_box = draw.textbbox((x0, y0), str(reading.digit), font=font)
+        height = label_box[3] - label_box[1] + 4
+        top = y0 - height if y0 >= height else y1  # above the box, or below it at the top edge
+        draw.rectangle([x0, top, x0 + label_box[2] - label_box[0] + 6, top + height], fill=colour)
+        draw.text((x0 + 3, top + 1 - (label_box[1] - y0)), str(reading.digit), fill=(255, 255, 255), font=font)
+    return picture

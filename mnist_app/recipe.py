@@ -1,0 +1,72 @@
+"""What a training run is asked to do: the recipe, its defaults and its command-line flags.
+
+Kept apart from `mnist_app.train` (which imports TensorFlow) so the command line can offer the flags, and
+the dashboard the choices, without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from mnist_app import architectures, config
+from mnist_app.errors import TrainingError
+
+
+@dataclass
+class Recipe:
+    """One training run. The defaults are the project's default recipe: one network, 12 epochs."""
+
+    arch: str = "default"
+    epochs: int = 12
+    batch_size: int = 128
+    seed: int = 1
+    ensemble: int = 1  # networks, seeds seed .. seed + ensemble - 1, averaged into one model
+    learning_rate: float = 3e-3  # peak of the one-cycle schedule
+    validation_size: int = 5000  # images carved out of the training set for validation
+    limit: int | None = None  # train on only this many training images (quick smoke runs)
+    augment: bool = True
+    track_test: bool = False  # record test accuracy per epoch: a report, never used to choose anything
+    output_dir: Path = field(default_factory=lambda: config.MODELS_DIR)
+    verbose: int = 1  # Keras output: 1 = progress bar, 2 = one line per epoch, 0 = quiet
+
+    def check(self) -> None:
+        """Raise TrainingError for a recipe that cannot be trained."""
+        if self.arch not in architectures.NAMES:
+            raise TrainingError(f"unknown architecture {self.arch!r}; choose one of {', '.join(architectures.NAMES)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.ensemble < 1:
+            raise TrainingError("epochs, batch size and ensemble must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise TrainingError("limit must be at least 1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training flags (`python -m mnist_app train`, `scripts/train.py`)."""
+    default = Recipe()
+    parser.add_argument("--arch", choices=architectures.NAMES, default=default.arch,
+                        help="network (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=default.epochs, help="epochs per network (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=default.batch_size, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=default.seed, help="random seed (default: %(default)s)")
+    parser.add_argument("--ensemble", type=int, default=default.ensemble,
+                        help="train N networks (seeds seed..seed+N-1) and fold them into one model averaging "
+                             "their probabilities (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=default.learning_rate,
+                        help="peak learning rate of the one-cycle schedule (default: %(default)s)")
+    parser.add_argument("--validation-size", type=int, default=default.validation_size,
+                        help="images carved from the training set for validation (default: %(default)s)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on only this many training images (quick smoke runs)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentation")
+    parser.add_argument("--track-test", action="store_true",
+                        help="also record test accuracy after every epoch (a report for time-to-accuracy "
+                             "figures; never used to choose anything)")
+    parser.add_argument("--output-dir", type=Path, default=default.output_dir, help="default: %(default)s")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=default.verbose,
+                        help="Keras output: 1 = progress bar, 2 = one line per epoch, 0 = quiet")
+
+
+def from_arguments(arguments: argparse.Namespace) -> Recipe:
+    """The recipe the parsed flags describe."""
+    return Recipe(**{f.name: getattr(arguments, f.name) for f in fields(Recipe)})

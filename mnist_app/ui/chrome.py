@@ -1,0 +1,110 @@
+"""Every page's frame: the page list (defined once, for the navigation and for Home), `page()` (browser tab,
+title, styles, the model guard) and the notices and layout helpers pages share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from mnist_app import inference, service
+from mnist_app.errors import ModelFileError
+from mnist_app.ui import cache
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the dashboard."""
+
+    script: str  # the page's file, from the project folder
+    url: str  # its address: http://host/<url>
+    label: str  # in the navigation
+    heading: str  # its title
+    icon: str
+    blurb: str  # what it offers, on Home
+    section: str  # Home's column for it
+
+
+RECOGNISE, UNDERSTAND = "Recognise digits", "Understand the model"
+HOME = Page("Home.py", "", "Home", "Handwritten digit recognizer", ":material/edit_note:", "", "")
+PAGES = (
+    Page("pages/1_Draw.py", "Draw", "Draw", "Draw a digit", ":material/draw:", "the prediction updates as you draw",
+         RECOGNISE),
+    Page("pages/2_Upload.py", "Upload", "Upload", "Upload images", ":material/upload:",
+         "one image or a batch, with a CSV", RECOGNISE),
+    Page("pages/3_Camera.py", "Camera", "Camera", "Camera", ":material/photo_camera:",
+         "a snapshot of a digit on paper", RECOGNISE),
+    Page("pages/4_From_URL.py", "From_URL", "From URL", "From a URL", ":material/link:",
+         "an image on the web, fetched safely", RECOGNISE),
+    Page("pages/5_Random_samples.py", "Random_samples", "Random samples", "Random MNIST test samples",
+         ":material/casino:", "MNIST test digits, predicted vs true", RECOGNISE),
+    Page("pages/6_Model.py", "Model", "Model", "The model", ":material/hub:", "layers, parameters, downloads",
+         UNDERSTAND),
+    Page("pages/7_Training_history.py", "Training_history", "Training history", "Training history",
+         ":material/monitoring:", "curves per epoch, fit verdict", UNDERSTAND),
+    Page("pages/8_Evaluation.py", "Evaluation", "Evaluation", "Evaluation on the 10,000 test images",
+         ":material/fact_check:", "per-class scores, confusion matrix, mistakes", UNDERSTAND),
+)
+ALL_PAGES = (HOME, *PAGES)
+_BY_LABEL = {page.label: page for page in ALL_PAGES}
+
+# Less empty space above the title (Streamlit's 6rem; its header bar is 3.75rem), so a phone shows more;
+# narrower side margins on laptop screens (Streamlit's 5rem each side leave a 1024 px laptop ~560 px).
+PAGE_STYLE = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+@media (min-width: 641px) { [data-testid="stMainBlockContainer"] { padding-left: 3rem; padding-right: 3rem; } }
+@media (max-width: 640px) { h1 { font-size: 1.9rem !important; } }
+</style>"""
+
+
+def navigation(home) -> st.navigation:
+    """The dashboard's navigation: Home (the callable `home`) and every page of PAGES, at their addresses."""
+    entries = [st.Page(home, title=HOME.label, icon=HOME.icon, url_path="home", default=True)]
+    entries += [st.Page(page.script, title=page.label, icon=page.icon, url_path=page.url) for page in PAGES]
+    return st.navigation(entries)
+
+
+def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
+    """Frame the page `label` (tab title, styles, title) and, when it needs one, return the shared predictor;
+    None after telling the visitor how to get a model when there is none (or when `needs_model` is False)."""
+    info = _BY_LABEL[label]
+    st.set_page_config(page_title=f"{info.label} · MNIST digit recognizer", page_icon=info.icon, layout="wide")
+    st.html(PAGE_STYLE)
+    service.warm_up_in_background()  # a server started without the warm-up (plain `streamlit run`) catches up
+    st.title(info.heading, icon=info.icon)
+    if not needs_model:
+        return None
+    try:
+        return cache.predictor()
+    except ModelFileError as error:
+        model_missing_notice(str(error))
+        return None
+
+
+def model_missing_notice(detail: str | None = None) -> None:
+    """Explain that there is no usable model and give the command that trains one."""
+    st.warning(
+        "**No trained model is available yet.** "
+        + (f"{detail}\n\n" if detail else "\n\n")
+        + "Train one from the project folder with:\n\n"
+        + "```\nmake train\n```\n"
+        + "(or `python scripts/train.py`). It writes `models/mnist_cnn_model.h5` with its history and metrics; "
+        + "reload this page afterwards.",
+        icon=":material/warning:",
+    )
+
+
+def metric_row(name: str, count: int, min_width: int = 150) -> list:
+    """`count` cells for metrics, side by side while each gets `min_width` pixels, wrapped onto more lines
+    below that: st.columns would instead cut values like "29 / 10,000" down to "29 / 1…" on a small screen."""
+    row = st.container(horizontal=True, gap="medium", key=f"metric_row_{name}")
+    # The row's flex items are Streamlit's layout wrappers around the cells.
+    st.html(f"<style>.st-key-metric_row_{name} > [data-testid='stLayoutWrapper']"
+            f" {{ min-width: {min_width}px; flex: 1 1 {min_width}px; }}</style>")
+    return [row.container() for _ in range(count)]
+
+
+def flex_item(name: str, min_width: int) -> None:
+    """Let the container keyed `name` shrink no narrower than `min_width` px (or the screen), then wrap."""
+    st.html(f"<style>[data-testid='stLayoutWrapper']:has(> .st-key-{name}) "
+            f"{{ min-width: min({min_width}px, 100%); flex: 1 1 {min_width}px; }}</style>")

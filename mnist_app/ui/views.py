@@ -1,0 +1,129 @@
+"""How the pages show things: a reading (a digit's card, or a whole number's), the top-10 chart, the grid of
+test digits, the notes and errors that come with an image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mnist_app import charts, explain, reading
+from mnist_app.errors import ImageError
+from mnist_app.ui import cache
+from mnist_app.ui.chrome import flex_item
+
+PICTURE = 168  # pixels: every model pixel a crisp 6x6 block
+
+
+def sentence(text: str) -> str:
+    """A library message ("no digit found: ...") as a sentence for the page."""
+    return f"{text[0].upper()}{text[1:]}." if text else ""
+
+
+def notes(texts: list[str]) -> None:
+    """What preprocessing did to read the input (EXIF rotation, first frame, transparency...)."""
+    for note in texts:
+        st.caption(f":material/info: {sentence(note)}")
+
+
+def image_error(error: Exception, name: str | None = None) -> None:
+    """A friendly message for an input that could not be read."""
+    where = f"**{name}**: " if name else ""
+    st.error(f"{where}{error}", icon=":material/block:")
+
+
+def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
+    """All ten digits as horizontal bars, most likely first, each labelled with its probability."""
+    st.altair_chart(charts.top10(probabilities, height), width="stretch")
+
+
+def digit_grid(images, true_labels, predicted, confidences, numbers=None) -> None:
+    """A grid of digits with prediction and truth, mistakes in red; as many columns as the screen holds."""
+    st.html(charts.digit_grid_html(images, true_labels, predicted, confidences, numbers))
+
+
+def answer(shown: reading.Reading) -> None:
+    """The digit (or number) and its confidence first, and a plain warning when the model is unsure."""
+    if shown.whole_number:
+        st.metric("Number", shown.number, f"{len(shown.digits)} digits · lowest confidence "
+                  f"{charts.percent_label(shown.lowest_confidence)}", delta_color="off", delta_arrow="off")
+    else:
+        st.metric("Prediction", str(shown.digit), f"{charts.percent_label(shown.confidence)} confident",
+                  delta_color="off", delta_arrow="off")
+    slot = st.empty()  # always present, so what follows keeps its place while the user draws
+    if shown.whole_number and shown.unsure:
+        unsure = [str(i + 1) for i, d in enumerate(shown.digits) if d.unsure]
+        slot.warning(f"Not sure about digit {', '.join(unsure)} (orange boxes).", icon=":material/help:")
+    elif shown.unsure:
+        runner_up, runner_probability = shown.top(2)[1]
+        slot.warning(f"Not sure: this could also be a **{runner_up}** ({runner_probability:.0%}). "
+                     "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
+
+
+def show(shown: reading.Reading, *, key: str, show_original: bool = True, caption: str | None = None) -> None:
+    """A reading: the answer first, then the pictures and the chart (wrapping onto more lines on a phone)."""
+    if caption:
+        st.markdown(f"**{caption}**")
+    if not shown.has_digit:
+        if show_original and shown.display is not None:
+            st.image(shown.display, caption="Your image", width=220)
+        st.info(sentence(shown.reason), icon=":material/search_off:")
+        return
+    answer(shown)
+    if shown.whole_number:
+        _number_details(shown, show_original)
+    else:
+        _digit_details(shown, key, show_original)
+    notes(shown.notes)
+
+
+def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> None:
+    row = st.container(horizontal=True, gap="medium")
+    if show_original:
+        row.image(shown.display, caption="Your image", width=PICTURE)
+    with row.container(width=PICTURE, gap="small"):
+        picture = st.empty()
+        explaining = st.toggle("Why this digit?", key=f"{key}_explain",
+                               help="Occlusion map: which pixels the prediction depends on.")
+        if explaining:
+            heat = shown.first.why(cache.predictor())  # computed once per reading, then remembered
+            picture.image(explain.overlay(shown.model_input, heat, PICTURE),
+                          caption="Red: the pixels that drove the answer", width=PICTURE)
+            st.caption(explain.HOW_TO_READ)
+        else:
+            picture.image(charts.upscale(shown.model_input, PICTURE), caption="What the model sees (28×28)",
+                          width=PICTURE)
+    with row.container(key=f"{key}_chart", width="stretch"):
+        flex_item(f"{key}_chart", 260)
+        top10_chart(shown.probabilities)
+
+
+def _number_details(shown: reading.Reading, show_original: bool) -> None:
+    if show_original:
+        st.image(shown.annotated, caption="Your image, one box per digit", width="stretch")
+    strip = st.container(horizontal=True, gap="small")
+    for digit in shown.digits:
+        strip.image(charts.upscale(digit.model_input, 84),
+                    caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84)
+
+
+def table(named: dict[str, reading.Reading | ImageError], *, number: bool) -> pd.DataFrame:
+    """One row per file: what was read, its confidence (a number's least sure digit) and a status."""
+    rows = []
+    for name, result in named.items():
+        row = {"file": name, "number" if number else "digit": None, "confidence": None}
+        if isinstance(result, ImageError):
+            row["status"] = f"error: {result}"
+        elif not result.has_digit:
+            row["status"] = result.reason
+        else:
+            row["number" if number else "digit"] = result.number if number else result.digit
+            row["confidence"] = round(result.lowest_confidence, 4)
+            row["status"] = "unsure" if result.unsure else "ok"
+        if number:
+            row["digits"] = None if isinstance(result, ImageError) else len(result.digits)
+        rows.append(row)
+    columns = ["file", "number", "digits", "confidence", "status"] if number else ["file", "digit", "confidence",
+                                                                                  "status"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame if number else frame.astype({"digit": "Int64"})
