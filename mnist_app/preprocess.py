@@ -38,6 +38,8 @@ MAX_INPUT_BYTES = 20 * 1024 * 1024  # also the dashboard's upload cap (see .stre
 MAX_PIXELS = 40_000_000  # checked from the header, before any pixel is decoded
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 WORKING_MAX_SIDE = 240  # every image is first reduced by a whole factor to about this size: bounded time ...
+PHOTO_WORKING_SIDE = 400  # ... (photos and scans over BIG_INPUT_SIDE keep more: their digit may be small) ...
+BIG_INPUT_SIDE = 1000
 REFINE_BELOW = 48  # ... and a digit smaller than this (working pixels) is read again at full resolution
 REFINE_SIDE = 128  # (that second reading reduces the digit's surroundings to about this size)
 JPEG_DRAFT_SIDE = 320  # JPEGs are decoded at a reduced scale straight from the file, down to this size
@@ -46,9 +48,12 @@ DISPLAY_MAX_SIDE = 480
 DIGIT_BOX = 20  # MNIST: the digit's longest side fills a 20x20 box ...
 FIELD_CENTRE = 14.0  # ... whose centre of mass is at pixel (14, 14) of the 28x28 field
 MIN_CONTRAST = 0.08  # ink must differ from the background by at least this (0-1 luminance)
+AMBIGUOUS_POLARITY = 0.1  # global darkest and lightest this close around the paper: ask the local contrast
 MASK_LEVEL = 0.35  # ink above this counts as stroke when looking for the digit
 MIN_STROKE_WIDTH = 1.8  # at the 20 px scale; MNIST's median is ~2.8
-NOISE_COVERAGE = 0.40  # more "ink" than this share of the image is texture or noise, not a digit
+NOISE_COVERAGE = 0.40  # more "ink" than this share of the image, reaching its edges, is texture or noise ...
+NOISE_BORDER = 0.25  # ... when ink covers more than this share of the image's border (a fat marker digit does not)
+SOLID_COVERAGE = 0.70  # more ink than this is never a digit on a background
 NOISE_COMPONENTS = 40  # this many separate specks of ink is noise, not a digit
 
 # Pillow's own guard is set to our cap, so its DecompressionBombError backs up our header check.
@@ -69,6 +74,15 @@ class Decoded:
     scale: float = 1.0  # decoded pixels per input pixel (JPEGs are decoded at reduced scale)
     picture: Image.Image | None = None  # the decoded colour picture, when the input had one
     background: float | None = None  # what transparency was composited onto (0 black, 1 white, -1 nothing)
+    drafted: bytes | None = field(default=None, repr=False)  # a JPEG decoded at reduced scale: its bytes
+
+    def full_resolution(self) -> tuple[np.ndarray, float]:
+        """(luminance, decoded pixels per input pixel) at the best resolution there is: a JPEG decoded at
+        reduced scale is decoded again whole (for a small digit in a big photo)."""
+        if self.drafted is None:
+            return self.gray, self.scale
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(self.drafted), formats=("JPEG",)))
+        return np.asarray(image.convert("L")), 1.0
 
     @functools.cached_property
     def display(self) -> Image.Image:
@@ -129,7 +143,7 @@ def _check_pixels(width: int, height: int) -> None:
             f"the limit is {MAX_PIXELS / 1e6:.0f} MP")
 
 
-def _open_pil(raw: bytes) -> tuple[Image.Image, list[str], float]:
+def _open_pil(raw: bytes) -> tuple[Image.Image, list[str], float, bytes | None]:
     notes: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -156,13 +170,14 @@ def _open_pil(raw: bytes) -> tuple[Image.Image, list[str], float]:
         except Exception as error:
             raise ImageError(f"the image data is truncated or corrupt ({error})") from None
     scale = image.size[0] / header_width
+    drafted = raw if scale < 1.0 else None
     if image.format in ("JPEG", "TIFF", "WEBP", "PNG") and image.getexif().get(0x0112, 1) != 1:
         try:
             image = ImageOps.exif_transpose(image)
             notes.append("rotated upright from its EXIF orientation")
         except Exception:  # a broken EXIF block must not cost the user the picture
             pass
-    return image, notes, scale
+    return image, notes, scale, drafted
 
 
 _HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
@@ -254,7 +269,7 @@ def decode_image(source) -> tuple[Decoded, bool]:
     """Read any supported input into 8-bit luminance; the flag says the image was fully transparent."""
     notes: list[str] = []
     scale = 1.0
-    picture = None
+    picture = drafted = None
     if isinstance(source, np.ndarray):
         gray, alpha = _array_to_arrays(source)
     else:
@@ -262,7 +277,7 @@ def decode_image(source) -> tuple[Decoded, bool]:
             image = source
             _check_pixels(*image.size)
         else:
-            image, notes, scale = _open_pil(_read_bytes(source))
+            image, notes, scale, drafted = _open_pil(_read_bytes(source))
         try:
             gray, alpha, picture = _pil_to_arrays(image)
         except ImageError:
@@ -271,7 +286,8 @@ def decode_image(source) -> tuple[Decoded, bool]:
             raise ImageError(f"the image could not be decoded ({type(error).__name__}: {error})") from None
     original_size = (round(gray.shape[1] / scale), round(gray.shape[0] / scale))
     gray, background = _composite(gray, alpha, notes)
-    return Decoded(gray, original_size, notes, scale, picture, background), background == -1.0
+    decoded = Decoded(gray, original_size, notes, scale, picture, background, drafted)
+    return decoded, background == -1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,6 +389,11 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, str | None]:
     if sigma > 0.01 and min(gray.shape) >= 16:
         gray = cv2.medianBlur(gray, 3)  # speckle and sensor noise
     if hi_border - lo_border > 0.06 and min(gray.shape) >= 32:
+        if abs((background - low) - (high - background)) < AMBIGUOUS_POLARITY:
+            # Under uneven light the global extremes can be the light's rather than the ink's (a small digit
+            # hardly moves them): then the polarity is the one whose ink stands out most from the paper near it.
+            strength = {dark: float(cv2.blur(_lighting_signal(gray, dark), (3, 3)).max()) for dark in (True, False)}
+            dark_ink = strength[True] >= strength[False]
         signal = _lighting_signal(gray, dark_ink)
         peak = float(signal.max())
         levels = _unit_to_u8(signal / peak) if peak > 0 else np.zeros_like(gray)
@@ -445,7 +466,8 @@ def find_strokes(ink: np.ndarray) -> tuple[Strokes | None, str | None]:
     stroke_pixels = cv2.countNonZero(binary)
     if stroke_pixels == 0:
         return None, "no digit found: the image is blank"
-    if stroke_pixels > NOISE_COVERAGE * binary.size:
+    if stroke_pixels > SOLID_COVERAGE * binary.size or (
+            stroke_pixels > NOISE_COVERAGE * binary.size and _border(binary).mean() > NOISE_BORDER):
         return None, "no digit found: the image looks like texture or noise, not a digit on a background"
     count, labels, stats, step = _labelled(binary)
     sizes = stats[1:, cv2.CC_STAT_AREA] * (step * step)
@@ -577,11 +599,11 @@ class InkImage:
         """
         x0, y0, x1, y1 = box
         side = max(x1 - x0, y1 - y0)
-        per_decoded = self.factor / self.decoded.scale  # working pixels per decoded pixel
-        if side >= REFINE_BELOW or per_decoded > 0.75 or self.origin != (0.0, 0.0):
+        if side >= REFINE_BELOW or self.origin != (0.0, 0.0) or self.factor > 0.75:
             return None
+        gray, scale = self.decoded.full_resolution()
+        per_decoded = self.factor / scale  # working pixels per decoded pixel
         margin = side // 3 + 2
-        gray = self.decoded.gray
         left, top = int(max(0, x0 - margin) / per_decoded), int(max(0, y0 - margin) / per_decoded)
         right = min(gray.shape[1], int(np.ceil((x1 + margin) / per_decoded)))
         bottom = min(gray.shape[0], int(np.ceil((y1 + margin) / per_decoded)))
@@ -590,7 +612,6 @@ class InkImage:
         strokes, reason = (None, reason) if reason else find_strokes(ink)
         if reason:
             return None
-        scale = self.decoded.scale
         return InkImage(self.decoded, ink, strokes, scale * reduction, None, (left / scale, top / scale))
 
 
@@ -599,7 +620,8 @@ def find_ink(source) -> InkImage:
     decoded, fully_transparent = decode_image(source)
     if fully_transparent:
         return InkImage(decoded, None, None, 1.0, "no digit found: the image is fully transparent")
-    gray, factor = _reduce(decoded.gray)
+    big = max(decoded.original_size) >= BIG_INPUT_SIDE
+    gray, factor = _reduce(decoded.gray, PHOTO_WORKING_SIDE if big else WORKING_MAX_SIDE)
     factor *= decoded.scale  # working pixels per input pixel
     ink, reason = ink_map(gray)
     if reason:

@@ -2,8 +2,12 @@
 
 Each style imitates something users actually send: MNIST *test* digits pasted off-centre at many
 sizes on a canvas, inked on paper, photographed on tinted paper under uneven light and saved as JPEG,
-saved as transparent PNGs, and digits typeset in handwriting fonts. `python -m mnist_app robustness`
-prints the accuracy per style for the project's preprocessing and for a plain 28x28 resize.
+saved as transparent PNGs, and digits typeset in handwriting fonts; and the ways real people's
+writing differs from MNIST's writers (`mnist_app.handwriting`): the European 1 with a long flag and a
+base, the 7 with a crossbar, the open-top 4 (written with a pen from templates, not from MNIST), MNIST
+test digits written with a marker, with a fine pen, as outlines, slanted by 20-32 degrees, and small
+in a big photo. `python -m mnist_app robustness` prints the accuracy per style for the project's
+preprocessing and for a plain 28x28 resize.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mnist_app import preprocess, reading, service
+from mnist_app import handwriting, preprocess, reading, service
 
 STYLES = ("canvas-offcentre", "paper-inverted", "photo-tinted-jpeg", "transparent-png", "handwriting-fonts")
+# The styles of real handwriting MNIST's writers rarely used (issue "answers a person can trust").
+WRITER_STYLES = ("european-one", "crossed-seven", "open-four", "thick-pen", "thin-pen", "hollow", "slanted",
+                 "small-in-photo")
+ALL_STYLES = STYLES + WRITER_STYLES
 
 def _font_table() -> list[tuple[str, str]]:
     """(Debian package, font file) pairs from fonts.txt, the one list the install script reads too."""
@@ -127,6 +135,82 @@ def font_digit(label: int, font_path: str, rng) -> bytes:
     return _png(image)
 
 
+def _on_paper_or_canvas(ink: np.ndarray, rng, *, paper_share: float = 0.5) -> bytes:
+    """The ink placed anywhere on a page with a margin: dark ink on white paper, or white strokes on black."""
+    height, width = ink.shape
+    margin = int(rng.integers(8, 60))
+    field = _paste(np.clip(ink, 0, 1), height + 2 * margin + int(rng.integers(0, 80)),
+                   width + 2 * margin + int(rng.integers(0, 80)), rng)
+    pixels = (1.0 - field) if rng.random() < paper_share else field
+    return _png(Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8)))
+
+
+def written_digit(style: str, rng) -> tuple[int, bytes]:
+    """A European 1, a crossed 7 or an open-top 4 written with a pen (not from MNIST), on paper or a canvas."""
+    label, ink = handwriting.written(style, int(rng.integers(90, 240)), rng)
+    return label, _on_paper_or_canvas(ink, rng)
+
+
+def thick_pen(digit, rng) -> bytes:
+    """A digit written with a marker: strokes a sixth to a fifth of its height wide."""
+    return _on_paper_or_canvas(handwriting.thick(_scaled_digit(digit, int(rng.integers(110, 220))),
+                                                 rng.uniform(0.13, 0.2)), rng, paper_share=0.7)
+
+
+def thin_pen(digit, rng) -> bytes:
+    """A digit written with a fine pen at scanner resolution: strokes 1-2 pixels wide."""
+    ink = handwriting.thin(_scaled_digit(digit, int(rng.integers(180, 320))), int(rng.integers(1, 3)))
+    return _on_paper_or_canvas(ink, rng, paper_share=0.8)
+
+
+def hollow_digit(digit, rng) -> bytes:
+    """A digit drawn as an outline (bubble letters)."""
+    ink = handwriting.hollow(_scaled_digit(digit, int(rng.integers(140, 240))), rng.uniform(0.12, 0.18),
+                             int(rng.integers(3, 7)))
+    return _on_paper_or_canvas(ink, rng, paper_share=0.7)
+
+
+def slanted_digit(digit, rng) -> bytes:
+    """A digit leaning 20-32 degrees to either side."""
+    degrees = rng.uniform(20, 32) * rng.choice([-1, 1])
+    return _on_paper_or_canvas(handwriting.slanted(_scaled_digit(digit, int(rng.integers(100, 220))), degrees), rng)
+
+
+def small_in_photo(digit, rng) -> bytes:
+    """A photo of a page (1600x1200 JPEG, tinted paper, uneven light, noise) with a small digit on it."""
+    height, width = 1200, 1600
+    ink = _scaled_digit(digit, int(rng.integers(50, 110)))
+    field = _paste(ink, height, width, rng)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xx / width + np.sin(angle) * yy / height
+    light = 0.95 - 0.3 * (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
+    paper = np.array([rng.uniform(0.85, 1.0), rng.uniform(0.8, 0.97), rng.uniform(0.7, 0.92)], dtype=np.float32)
+    pen_colour = np.array([0.1, 0.12, rng.uniform(0.1, 0.5)], dtype=np.float32)
+    colour = paper * (1 - field[..., None]) + pen_colour * field[..., None]
+    colour = colour * light[..., None] + rng.normal(0, 0.025, size=colour.shape).astype(np.float32)
+    image = Image.fromarray((np.clip(colour, 0, 1) * 255).astype(np.uint8), mode="RGB")
+    return _jpeg(image.filter(ImageFilter.GaussianBlur(0.8)), int(rng.integers(70, 92)))
+
+
+DIGIT_STYLE_MAKERS = {"thick-pen": thick_pen, "thin-pen": thin_pen, "hollow": hollow_digit, "slanted": slanted_digit,
+                      "small-in-photo": small_in_photo}
+
+
+def writer_cases(digits: np.ndarray, labels: np.ndarray, per_style: int, seed: int) -> list[Case]:
+    """`per_style` images of every WRITER_STYLES style: from templates (1, 7, 4), or from the given digits."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for style in handwriting.TEMPLATES:
+        for _ in range(per_style):
+            label, payload = written_digit(style, rng)
+            cases.append(Case(style, label, payload))
+    indices = rng.choice(len(digits), size=per_style, replace=False)
+    for style, maker in DIGIT_STYLE_MAKERS.items():
+        cases.extend(Case(style, int(labels[i]), maker(digits[i], rng)) for i in indices)
+    return cases
+
+
 def build_cases(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, seed: int = 0) -> list[Case]:
     """The robustness set: `per_style` images in each style, reproducible from the seed."""
     rng = np.random.default_rng(seed)
@@ -138,7 +222,7 @@ def build_cases(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, se
     for number in range(per_style if fonts else 0):
         label = number % 10
         cases.append(Case("handwriting-fonts", label, font_digit(label, fonts[number % len(fonts)], rng)))
-    return cases
+    return cases + writer_cases(x_test, y_test, per_style, seed + 1000)
 
 
 def naive_input(payload: bytes) -> np.ndarray:
@@ -152,7 +236,7 @@ def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predic
     predictor = predictor or service.predictor()
     cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
     results = {}
-    for style in STYLES:
+    for style in ALL_STYLES:
         chosen = [case for case in cases if case.style == style]
         if not chosen:
             continue
