@@ -94,6 +94,18 @@ def confusion(matrix) -> alt.LayerChart:
     return (cells + counts).properties(height=340)
 
 
+def per_digit(frame: pd.DataFrame) -> alt.Chart:
+    """Recall per digit for two models side by side (columns digit, recall, model)."""
+    low = max(0.0, float(frame["recall"].min()) - 0.01)
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
+        xOffset="model:N",
+        y=alt.Y("recall:Q", title="recall", scale=alt.Scale(domain=[low, 1.0]), axis=alt.Axis(format="%")),
+        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=["digit", "model", alt.Tooltip("recall:Q", format=".2%")],
+    ).properties(height=220)
+
+
 def reliability(before: list[dict], after: list[dict], temperature: float) -> alt.LayerChart:
     """Accuracy against confidence per bin, before and after calibration; the diagonal is perfect."""
     rows = [{"confidence": row["confidence"], "accuracy": row["accuracy"], "predictions": row["count"],

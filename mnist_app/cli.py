@@ -1,4 +1,5 @@
-"""`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, serve, robustness.
+"""`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, collection, serve,
+robustness.
 
 `predict`, `evaluate` and `data` must start like a command: TensorFlow (training, exports) and
 Streamlit (serve) are imported inside the commands that need them, never at the top of this module.
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import batch, calibration, config, data, evaluate, explain, fetch, inference, preprocess, reading
+from mnist_app import batch, collection, config, data, decision, evaluate, explain, fetch, inference, preprocess
+from mnist_app import reading
 from mnist_app import recipe as recipes
 from mnist_app import results, robustness, service
 from mnist_app.errors import ImageError, MnistAppError
@@ -160,17 +162,9 @@ def command_calibrate(args) -> int:
     metrics = results.load_metrics()
     if metrics is None:
         raise MnistAppError(f"No {config.metrics_path()} to update. Train first: {config.TRAIN_COMMAND_HINT}")
-    predictor = inference.Predictor(backend=args.backend)
-    mnist = data.load_mnist()
-    _, (x_val, y_val) = data.split_validation(mnist.x_train, mnist.y_train, metrics["validation_images"])
-    val = predictor.predict_batch(preprocess.normalize_mnist(x_val)).astype(np.float64)
-    test = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test)).astype(np.float64)
-    metrics["calibration"] = calibration.calibration_report(val, y_val, test, mnist.y_test)
-    metrics["calibration"]["command"] = "python -m mnist_app calibrate"
+    metrics.update(decision.fit(inference.Predictor(backend=args.backend), log=print))
     results.save_metrics(metrics)
-    figures = metrics["calibration"]
-    print(f"Temperature {figures['temperature']:.3f}: test ECE {figures['test_ece_before']:.4f} -> "
-          f"{figures['test_ece_after']:.4f}, NLL {figures['test_nll_before']:.4f} -> {figures['test_nll_after']:.4f}.")
+    print(decision.summary(metrics))
     return 0
 
 
@@ -178,6 +172,28 @@ def command_robustness(args) -> int:
     test_set = data.load_test_set()
     figures = robustness.measure(test_set.x_test, test_set.y_test, per_style=args.per_style)
     print(json.dumps(figures) if args.json else robustness.format_table(figures))
+    return 0
+
+
+def command_collection(args) -> int:
+    kept = collection.Collection()
+    if args.action == "stats":
+        figures = kept.stats()
+        if args.json:
+            print(json.dumps(figures))
+        else:
+            print(f"{figures['digits']} digits in {figures['path']}; {figures['wrong_when_saved']} were answered wrong "
+                  "when kept.")
+            print("per label: " + ", ".join(f"{digit}: {count}" for digit, count in figures["per_label"].items()))
+            print("per source: " + (", ".join(f"{source}: {count}" for source, count in figures["per_source"].items())
+                                    or "-"))
+        return 0
+    if not (args.npz or args.zip):
+        raise MnistAppError("say where to write: --npz FILE (MNIST-format arrays) and/or --zip FILE (PNGs + CSV)")
+    for target, payload in ((args.npz, kept.export_npz), (args.zip, kept.export_zip)):
+        if target:
+            Path(target).write_bytes(payload())
+            print(f"Wrote {target} ({kept.count()} digits).")
     return 0
 
 
@@ -221,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     exporting = commands.add_parser("export", help="export the model (.keras, SavedModel, .tflite, ONNX), verify each")
     exporting.set_defaults(run=command_export)
 
-    calibrate = commands.add_parser("calibrate", help="fit the confidence temperature on the validation split")
+    calibrate = commands.add_parser("calibrate", help="fit the 'no digit' threshold and the confidence temperature "
+                                                      "on held-out user-style images")
     calibrate.add_argument("--backend", choices=inference.BACKENDS, default="auto")
     calibrate.set_defaults(run=command_calibrate)
 
@@ -230,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
                                             "figures are loaded while the server starts. Other options go to "
                                             "`streamlit run`, e.g. --server.port 8502.")
     serve.set_defaults(run=command_serve)  # its unknown options are passed on to `streamlit run` (see main)
+
+    kept = commands.add_parser("collection", help="the digits kept in My digits: statistics, or export them")
+    kept.add_argument("action", choices=("stats", "export"))
+    kept.add_argument("--npz", metavar="FILE", help="export: MNIST-format arrays x (N, 28, 28) and y (N,)")
+    kept.add_argument("--zip", metavar="FILE", help="export: one PNG per digit and digits.csv")
+    kept.add_argument("--json", action="store_true", help="stats: as one JSON object")
+    kept.set_defaults(run=command_collection)
 
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
     robust.add_argument("--per-style", type=int, default=200)

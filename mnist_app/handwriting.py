@@ -166,3 +166,24 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
                 changed = True
         if not changed:
             return image[1:-1, 1:-1].astype(bool)
+
+
+# Seven-segment digits (a meter, a clock, a calculator): the segments that each digit lights.
+SEGMENTS = {"a": [(0.1, 0.0), (0.9, 0.0)], "b": [(0.9, 0.0), (0.9, 0.5)], "c": [(0.9, 0.5), (0.9, 1.0)],
+            "d": [(0.1, 1.0), (0.9, 1.0)], "e": [(0.1, 0.5), (0.1, 1.0)], "f": [(0.1, 0.0), (0.1, 0.5)],
+            "g": [(0.1, 0.5), (0.9, 0.5)]}
+LIT = {0: "abcdef", 1: "bc", 2: "abged", 3: "abgcd", 4: "fgbc", 5: "afgcd", 6: "afgedc", 7: "abc", 8: "abcdefg",
+       9: "abcdfg"}
+
+
+def seven_segment(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A digit as a seven-segment display shows it: separate bars with small gaps, slanted like most displays."""
+    gap = rng.uniform(0.03, 0.08)
+    strokes = []
+    for segment in LIT[label]:
+        (x0, y0), (x1, y1) = SEGMENTS[segment]
+        shrink_x, shrink_y = (gap, 0.0) if y0 == y1 else (0.0, gap)
+        strokes.append([(x0 + shrink_x, y0 + shrink_y), (x1 - shrink_x, y1 - shrink_y)])
+    width = size * rng.uniform(0.06, 0.11)
+    return pen([[(0.2 + 0.6 * x, y) for x, y in stroke] for stroke in strokes], size, width, rng,
+               slant=rng.uniform(0.0, 0.25), wobble=0.004, corners=0)

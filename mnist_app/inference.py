@@ -74,6 +74,16 @@ class OnnxModel:
         return self.session.run(None, {self.input_name: batch})[0]
 
 
+def _figure(metrics: dict, section: str, name: str, default: float, bounds: tuple[float, float]) -> float:
+    """A fitted number from metrics.json (`python -m mnist_app calibrate` and training write them), or the
+    default when it is missing or out of bounds: the temperature (1.0 = none) and the rejection threshold."""
+    try:
+        value = float(metrics[section][name])
+    except (KeyError, TypeError, ValueError):
+        return default
+    return value if bounds[0] <= value <= bounds[1] else default
+
+
 def _check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
     if input_shape != config.INPUT_SHAPE or output_shape != (config.NUM_CLASSES,):
         raise ModelFileError(
@@ -95,17 +105,13 @@ class Predictor:
             raise ModelFileError(f"The model file {self.model_path} is empty. Retrain it with: "
                                  f"{config.TRAIN_COMMAND_HINT}")
         self.notes: list[str] = []
+        self.sha256 = results.file_sha256(self.model_path)  # ties the ONNX export to this very .h5
+        self.model_id = self.sha256[:12]  # which model answered (kept with saved digits)
         self._backend = self._load(backend)
         self._lock = threading.Lock()
-        self.temperature = self._read_temperature()
-
-    def _read_temperature(self) -> float:
-        """The calibration temperature written by `python -m mnist_app calibrate` (1.0 = none)."""
-        try:
-            temperature = float(results.load_metrics(self.models_dir)["calibration"]["temperature"])
-        except (ValueError, KeyError, TypeError):  # no metrics (None), no calibration, or a bad value
-            return 1.0
-        return temperature if 0.01 < temperature < 100 else 1.0
+        metrics = results.load_metrics(self.models_dir) or {}
+        self.temperature = _figure(metrics, "calibration", "temperature", 1.0, (0.01, 100.0))
+        self.reject_below = _figure(metrics, "decision", "reject_below", 0.0, (0.0, 1.0))
 
     def _load(self, backend: str):
         onnx_file = config.onnx_path(self.models_dir)
@@ -119,7 +125,7 @@ class Predictor:
                 except (ModelFileError, ImportError) as error:
                     problem = str(error)
                 else:
-                    if fast.metadata.get(ONNX_SOURCE_KEY) == results.file_sha256(self.model_path):
+                    if fast.metadata.get(ONNX_SOURCE_KEY) == self.sha256:
                         return fast
                     problem = f"{onnx_file.name} was exported from a different {self.model_path.name}"
             if backend == "onnx":

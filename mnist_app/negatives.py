@@ -138,8 +138,8 @@ def shape(fonts, rng) -> bytes:
     return _encode(_ink_picture(np.pad(ink, int(rng.integers(10, 60))), rng), rng)
 
 
-def scribble(fonts, rng) -> bytes:
-    strokes = [list(map(tuple, rng.uniform(0, 1, (int(rng.integers(6, 14)), 2))))
+def scribble(fonts, rng, points: tuple[int, int] = (6, 14)) -> bytes:
+    strokes = [list(map(tuple, rng.uniform(0, 1, (int(rng.integers(*points)), 2))))
                for _ in range(int(rng.integers(1, 4)))]
     size = int(rng.integers(100, 260))
     ink = handwriting.pen(strokes, size, size * rng.uniform(0.02, 0.08), rng, wobble=0.02, corners=2)

@@ -21,7 +21,13 @@ from PIL import Image, ImageDraw, ImageFont
 from mnist_app import explain, inference, preprocess, segment, service
 
 UNSURE_BELOW = 0.80  # a digit read with less confidence than this is flagged "not sure"
+MAX_DIGIT_ASPECT = 2.5  # ink over 2.5 times wider than tall is several characters (1 MNIST digit in 12,000 is)
 Box = tuple[int, int, int, int]
+
+
+def a_digit(digit: int) -> str:
+    """"a 7", "an 8": a digit named in a sentence."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"
 
 
 @dataclass
@@ -64,6 +70,9 @@ def prepare(source, *, number: bool = False) -> Prepared:
         groups = [(found, mask, box) for mask, box in segment.digits(found.strokes)]
     else:  # every kept stroke belongs to the one digit; a small one is read again at full resolution
         box = preprocess.tight_box(found.mask, found.strokes.box())
+        if box[2] - box[0] > MAX_DIGIT_ASPECT * (box[3] - box[1]):
+            return Prepared([], [], decoded, decoded.notes, "no digit found: this looks like several characters side "
+                            "by side (to read a number, use whole-number mode)", number)
         fine = found.refined(box)
         groups = [(found, found.mask, box) if fine is None else
                   (fine, fine.mask, preprocess.tight_box(fine.mask, fine.strokes.box()))]
@@ -72,7 +81,7 @@ def prepare(source, *, number: bool = False) -> Prepared:
     return Prepared(fields, boxes, decoded, decoded.notes, None, number)
 
 
-@dataclass
+@dataclass(eq=False)  # a digit is itself: compared by identity, not by its arrays
 class Digit:
     """One digit as the model read it."""
 
@@ -116,6 +125,7 @@ class Reading:
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
     whole_number: bool = False  # read as a whole number (else as one digit)
+    rejected: list[Digit] = field(default_factory=list)  # pieces the decision found not to be digits
 
     @property
     def has_digit(self) -> bool:
@@ -160,19 +170,27 @@ class Reading:
         return None if self.decoded is None else annotate(self.display, self.decoded.original_size, self.digits)
 
     def as_dict(self) -> dict:
-        """JSON-ready form: the command line's `predict --json` contract (digit or --number)."""
+        """JSON-ready form: the command line's `predict --json` contract (digit or --number); an answer with
+        no digit carries the reason."""
         if self.whole_number:
-            return {"number": self.number,
-                    "digits": [{"digit": d.digit, "confidence": round(d.confidence, 6), "box": list(d.box)}
-                               for d in self.digits]}
-        return {"digit": self.digit,
-                "confidence": None if self.confidence is None else round(self.confidence, 6),
-                "probabilities": None if self.probabilities is None else [round(float(p), 6)
-                                                                          for p in self.probabilities]}
+            answer = {"number": self.number,
+                      "digits": [{"digit": d.digit, "confidence": round(d.confidence, 6), "box": list(d.box)}
+                                 for d in self.digits]}
+        else:
+            answer = {"digit": self.digit,
+                      "confidence": None if self.confidence is None else round(self.confidence, 6),
+                      "probabilities": None if self.probabilities is None else [round(float(p), 6)
+                                                                                for p in self.probabilities]}
+        return answer if self.has_digit else {**answer, "reason": self.reason}
 
 
 def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> list[Reading]:
-    """Predict every digit of many prepared images in one batch and calibrate them together."""
+    """Predict every digit of many prepared images in one batch, calibrate them together, and decide.
+
+    The decision is the same for every face: a piece whose most likely digit gets less of the network's
+    probability than `predictor.reject_below` (fitted by mnist_app.decision) is not a digit. A single digit
+    then reads "no digit found" with the reason; a number leaves such pieces out and says so.
+    """
     fields = [field_ for item in prepared for field_ in item.fields]
     raw = predictor.predict_batch(preprocess.to_batch(fields))
     calibrated = predictor.calibrated(raw)
@@ -180,9 +198,29 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     for item in prepared:
         end = start + len(item.fields)
         digits = [Digit(calibrated[i], raw[i], fields[i], box) for i, box in zip(range(start, end), item.boxes)]
-        readings.append(Reading(digits, item.decoded, item.notes, item.reason, item.number))
+        readings.append(_decided(Reading(digits, item.decoded, item.notes, item.reason, item.number), predictor))
         start = end
     return readings
+
+
+def _decided(shown: Reading, predictor: inference.Predictor) -> Reading:
+    """The reading with the pieces that are not digits taken out, and the reason."""
+    kept = [digit for digit in shown.digits if float(digit.raw_probabilities.max()) >= predictor.reject_below]
+    if len(kept) == len(shown.digits):
+        return shown
+    left_out = [digit for digit in shown.digits if digit not in kept]
+    closest = max(left_out, key=lambda digit: float(digit.raw_probabilities.max()))
+    guess = (f"the closest digit, {a_digit(int(np.argmax(closest.raw_probabilities)))}, scores only "
+             f"{float(closest.raw_probabilities.max()):.0%}")
+    if not shown.whole_number:
+        return Reading([], shown.decoded, shown.notes, f"no digit found: this does not look like a digit ({guess})",
+                       rejected=left_out)
+    if not kept:
+        return Reading([], shown.decoded, shown.notes, f"no number found: none of its pieces looks like a digit "
+                       f"({guess})", True, rejected=left_out)
+    note = ("a piece that does not look like a digit was left out" if len(left_out) == 1 else
+            f"{len(left_out)} pieces that do not look like digits were left out")
+    return Reading(kept, shown.decoded, [*shown.notes, note], None, True, rejected=left_out)
 
 
 def read(source, *, number: bool = False, predictor: inference.Predictor | None = None) -> Reading:

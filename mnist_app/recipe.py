@@ -27,9 +27,14 @@ class Recipe:
     validation_size: int = 5000  # images carved out of the training set for validation
     limit: int | None = None  # train on only this many training images (quick smoke runs)
     augment: bool = True
+    user_styles: bool = True  # also train on user-style digits and on non-digits (mnist_app.userstyle)
+    negative_weight: float = 0.5  # how much a non-digit's "no digit in particular" counts against a digit
+    with_collection: bool = False  # also train on the digits people kept ("My digits", mnist_app.collection)
+    fine_tune: bool = False  # start from the current model's weights instead of new networks
     track_test: bool = False  # record test accuracy per epoch: a report, never used to choose anything
     output_dir: Path = field(default_factory=lambda: config.MODELS_DIR)
     verbose: int = 1  # Keras output: 1 = progress bar, 2 = one line per epoch, 0 = quiet
+    progress: Path | None = None  # a JSON file kept up to date while training (the Train page reads it)
 
     def check(self) -> None:
         """Raise TrainingError for a recipe that cannot be trained."""
@@ -59,6 +64,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None,
                         help="train on only this many training images (quick smoke runs)")
     parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentation")
+    parser.add_argument("--no-user-styles", dest="user_styles", action="store_false",
+                        help="train on MNIST alone: no user-style digits, no non-digits (no 'no digit' answers)")
+    parser.add_argument("--negative-weight", type=float, default=default.negative_weight,
+                        help="weight of the non-digits' loss (default: %(default)s)")
+    parser.add_argument("--with-collection", action="store_true",
+                        help="also train on the digits kept in My digits (the collection), given extra weight")
+    parser.add_argument("--fine-tune", action="store_true",
+                        help="start from the current model (models/) at a tenth of the learning rate, instead of "
+                             "new networks: it learns the new digits without forgetting MNIST")
+    parser.add_argument("--progress", type=Path, default=None, metavar="FILE",
+                        help="keep FILE (JSON) up to date with the run's phase, epoch and curves")
     parser.add_argument("--track-test", action="store_true",
                         help="also record test accuracy after every epoch (a report for time-to-accuracy "
                              "figures; never used to choose anything)")

@@ -231,19 +231,21 @@ def naive_input(payload: bytes) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255.0
 
 
-def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predictor=None, seed: int = 0) -> dict:
-    """Accuracy per style of the project's preprocessing and of the plain resize, on one model."""
-    predictor = predictor or service.predictor()
-    cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
+def read_cases(cases: list[Case], predictor) -> list:
+    """Every case read the app's way (mnist_app.reading), in order."""
+    return reading.read_prepared([reading.prepare(case.payload) for case in cases], predictor)
+
+
+def figures(cases: list[Case], readings: list, predictor) -> dict:
+    """Per style: accuracy of the project's reading, how many got no digit, and the plain resize's accuracy."""
     results = {}
     for style in ALL_STYLES:
-        chosen = [case for case in cases if case.style == style]
+        chosen = [index for index, case in enumerate(cases) if case.style == style]
         if not chosen:
             continue
-        labels = np.array([case.label for case in chosen])
-        predictions = reading.read_prepared([reading.prepare(case.payload) for case in chosen], predictor)
-        digits = np.array([-1 if p.digit is None else p.digit for p in predictions])
-        naive = predictor.predict_batch(preprocess.to_batch([naive_input(case.payload) for case in chosen]))
+        labels = np.array([cases[i].label for i in chosen])
+        digits = np.array([-1 if readings[i].digit is None else readings[i].digit for i in chosen])
+        naive = predictor.predict_batch(preprocess.to_batch([naive_input(cases[i].payload) for i in chosen]))
         results[style] = {
             "images": len(chosen),
             "accuracy": float(np.mean(digits == labels)),
@@ -251,6 +253,13 @@ def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predic
             "plain_resize_accuracy": float(np.mean(naive.argmax(axis=1) == labels)),
         }
     return results
+
+
+def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predictor=None, seed: int = 0) -> dict:
+    """Accuracy per style of the project's preprocessing and of the plain resize, on one model."""
+    predictor = predictor or service.predictor()
+    cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
+    return figures(cases, read_cases(cases, predictor), predictor)
 
 
 def format_table(results: dict) -> str:

@@ -6,7 +6,9 @@ output folder (default `models/`), through `mnist_app.results`:
 - `history.json`: per network and epoch, loss, accuracy, val_loss, val_accuracy, learning rate, seconds;
 - `metrics.json`: test-set figures, per-class scores, confusion matrix, calibration, how the model was made;
 and then calls the export step (`mnist_app.export.prepare_serving`: the verified ONNX file, the layer table,
-the test-set report). The test set is only ever used for the final report, never to choose anything.
+the test-set report) and the decision (mnist_app.decision: the "no digit" threshold and the confidence
+temperature, fitted on held-out user-style images). The test set is only ever used for the final report,
+never to choose anything.
 """
 
 from __future__ import annotations
@@ -24,13 +26,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_app import augment, calibration, config, data, evaluate, export, model as networks, preprocess, results
+from mnist_app import augment, calibration, config, data, decision, evaluate, export, inference
+from mnist_app import model as networks
+from mnist_app import collection, preprocess, results, userstyle
 from mnist_app.recipe import Recipe
+
+
+COLLECTION_SHARE = 0.05  # of a training epoch, for the digits of My digits (--with-collection)
 
 
 @dataclass
 class TrainingData:
-    """The images a run trains on, is judged on while training, and reports on at the end (model inputs)."""
+    """The images a run trains on, is judged on while training, and reports on at the end (model inputs).
+
+    Training labels are digits 0-9, or -1 for the non-digits (userstyle.NEGATIVE) when the recipe asks for them.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -44,22 +54,63 @@ def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingDa
     """MNIST, split into training and a fixed validation set, scaled to model input."""
     mnist = data.load_mnist(log=log)
     (x_train, y_train), (x_val, y_val) = data.split_validation(mnist.x_train, mnist.y_train, recipe.validation_size)
+    y_train = y_train.astype(np.int64)
+    if recipe.user_styles:  # made from the training split only: validation and test stay unseen
+        styles = (userstyle.build(x_train, y_train, per_style=max(20, recipe.limit // 20),
+                                  per_negative_kind=max(20, recipe.limit // 30), log=log) if recipe.limit
+                  else userstyle.load_or_build(x_train, y_train, log=log))  # a quick run makes a few, uncached
+        log(f"Adding {int(np.sum(styles.labels >= 0))} user-style digits and {int(np.sum(styles.labels < 0))} "
+            "non-digits.")
+        x_train = np.concatenate([x_train, styles.images])
+        y_train = np.concatenate([y_train, styles.labels])
     if recipe.limit:
-        x_train, y_train = x_train[: recipe.limit], y_train[: recipe.limit]
-    return TrainingData(preprocess.normalize_mnist(x_train), y_train.astype(np.int64),
+        keep = np.random.default_rng(recipe.seed).permutation(len(x_train))[: recipe.limit]
+        x_train, y_train = x_train[keep], y_train[keep]
+    if recipe.with_collection:
+        kept_images, kept_labels = collection.Collection().arrays()
+        if len(kept_images):
+            # A few hundred kept digits among ~100,000: repeated (and augmented anew each time) until they are
+            # about COLLECTION_SHARE of an epoch, so they count without drowning MNIST.
+            repeat = int(np.clip(round(COLLECTION_SHARE * len(x_train) / len(kept_images)), 1, 200))
+            log(f"Adding the {len(kept_images)} digits of My digits, each {repeat} times.")
+            x_train = np.concatenate([x_train, np.tile(kept_images, (repeat, 1, 1))])
+            y_train = np.concatenate([y_train, np.tile(kept_labels.astype(np.int64), repeat)])
+    return TrainingData(preprocess.normalize_mnist(x_train), y_train,
                         preprocess.normalize_mnist(x_val), y_val.astype(np.int64),
                         preprocess.normalize_mnist(mnist.x_test), mnist.y_test.astype(np.int64))
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmented: bool) -> tf.data.Dataset:
-    """A shuffled, batched tf.data pipeline with augmentation done per batch on the fly."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=False)
+def targets(labels: np.ndarray) -> np.ndarray:
+    """What the network should answer: one-hot for a digit, an even spread over the ten for a non-digit (-1)."""
+    labels = np.asarray(labels)
+    spread = np.full((len(labels), config.NUM_CLASSES), 1.0 / config.NUM_CLASSES, dtype=np.float32)
+    digits = labels >= 0
+    spread[digits] = np.eye(config.NUM_CLASSES, dtype=np.float32)[labels[digits]]
+    return spread
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmented: bool,
+                 negative_weight: float = 1.0) -> tf.data.Dataset:
+    """A shuffled, batched tf.data pipeline of (images, targets, weights), augmented per batch on the fly."""
+    weights = np.where(np.asarray(y) >= 0, 1.0, negative_weight).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices((x, targets(y), weights))
+    dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augmented:
         generator = tf.random.Generator.from_seed(seed)
-        dataset = dataset.map(lambda images, labels: (augment.augment_batch(images, generator), labels),
+        dataset = dataset.map(lambda images, wanted, weight: (augment.augment_batch(images, generator), wanted, weight),
                               num_parallel_calls=1)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def digit_accuracy(wanted, predicted):
+    """Accuracy over the digits of a batch (a non-digit's target has no right answer to count)."""
+    is_digit = keras.ops.max(wanted, axis=-1) > 0.5
+    correct = keras.ops.equal(keras.ops.argmax(wanted, axis=-1), keras.ops.argmax(predicted, axis=-1))
+    hits = keras.ops.sum(keras.ops.cast(keras.ops.logical_and(correct, is_digit), "float32"))
+    return hits / keras.ops.maximum(keras.ops.sum(keras.ops.cast(is_digit, "float32")), 1.0)
+
+
+digit_accuracy.__name__ = "accuracy"  # the name history.json and the pages know
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -88,11 +139,55 @@ class EpochRecorder(keras.callbacks.Callback):
         self.epochs.append(record)
 
 
+class Progress(keras.callbacks.Callback):
+    """Keeps a JSON file up to date with the run's phase, network, epoch, batch and curves (the Train page
+    reads it; a person sees the run move). Written at most once a second, and atomically."""
+
+    def __init__(self, path: Path, recipe: Recipe):
+        super().__init__()
+        self.path = Path(path)
+        self.state = {"phase": "starting", "message": "", "networks": 1 if recipe.fine_tune else recipe.ensemble,
+                      "network": 0, "epochs": recipe.epochs, "epoch": 0, "batch": 0, "batches": None, "curves": [],
+                      "started": time.time(), "updated": time.time()}
+        self._written = 0.0
+
+    def phase(self, name: str, message: str = "") -> None:
+        self.state.update(phase=name, message=message)
+        self._write(force=True)
+
+    def _write(self, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self._written >= 1.0:
+            self.state["updated"] = now
+            results.write_json(self.path, self.state)
+            self._written = now
+
+    def on_train_begin(self, logs=None):
+        self.state.update(network=self.state["network"] + 1, epoch=0, batch=0, batches=self.params.get("steps"))
+        self.phase("training", f"network {self.state['network']} of {self.state['networks']}")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.state.update(epoch=epoch + 1, batch=0)
+        self._write(force=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.state["batch"] = batch + 1
+        self._write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        self.state["curves"].append({"network": self.state["network"], "epoch": epoch + 1,
+                                     **{key: float(logs[key]) for key in ("loss", "accuracy", "val_loss",
+                                                                         "val_accuracy") if key in logs}})
+        self._write(force=True)
+
+
 def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, seed, learning_rate, augmented,
-                  verbose, test_set=None, callbacks=()):
-    """Train one network with Adam and a one-cycle (warm-up + cosine) schedule; return it and its epochs."""
+                  verbose, test_set=None, callbacks=(), negative_weight=1.0, start_from: keras.Model | None = None):
+    """Train one network (a new one, or `start_from`) with Adam and a one-cycle (warm-up + cosine) schedule;
+    return it and its epochs."""
     keras.utils.set_random_seed(seed)
-    network = networks.build_model(arch)
+    network = start_from if start_from is not None else networks.build_model(arch)
     steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
     total_steps = max(1, epochs * steps_per_epoch)
     warmup_steps = min(steps_per_epoch, total_steps // 5)
@@ -103,19 +198,32 @@ def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, s
         warmup_target=learning_rate,
         warmup_steps=warmup_steps,
     )
-    network.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
+    network.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="categorical_crossentropy",
+                    metrics=[digit_accuracy])
     recorder = EpochRecorder(test_set)
     # Keras warns that fit's shuffle flag is ignored for a tf.data input; the dataset shuffles itself.
     warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed")
-    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented), validation_data=(x_val, y_val),
-                epochs=epochs, callbacks=[recorder, *callbacks], verbose=verbose)
+    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented, negative_weight),
+                validation_data=(x_val, targets(y_val)), epochs=epochs, callbacks=[recorder, *callbacks],
+                verbose=verbose)
     return network, recorder.epochs
 
 
 def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = print,
         callbacks=()) -> tuple[keras.Model, list[dict]]:
-    """Train the recipe's networks and fold them into one model; return it and every network's epochs."""
+    """Train the recipe's networks and fold them into one model (or fine-tune the current model); return it and
+    every network's epochs."""
+    common = dict(epochs=recipe.epochs, batch_size=recipe.batch_size, augmented=recipe.augment,
+                  verbose=recipe.verbose, test_set=(training.x_test, training.y_test) if recipe.track_test else None,
+                  callbacks=callbacks, negative_weight=recipe.negative_weight)
+    if recipe.fine_tune:
+        current = keras.models.load_model(config.model_path(), compile=False)
+        log(f"Fine-tuning the current model ({current.count_params():,} parameters) on {len(training.x_train)} "
+            f"images at a tenth of the learning rate.")
+        model, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val, training.y_val,
+                                      seed=recipe.seed, learning_rate=recipe.learning_rate / 10, start_from=current,
+                                      **common)
+        return model, [{"name": "the current model, fine-tuned", "seed": recipe.seed, "epochs": epochs}]
     log(f"Training {recipe.ensemble} x {recipe.arch} on {len(training.x_train)} images, "
         f"validating on {len(training.x_val)}.")
     members, runs = [], []
@@ -123,11 +231,8 @@ def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = pri
         seed = recipe.seed + index
         if recipe.ensemble > 1:
             log(f"--- network {index + 1} of {recipe.ensemble} (seed {seed}) ---")
-        network, epochs = train_network(
-            recipe.arch, training.x_train, training.y_train, training.x_val, training.y_val, epochs=recipe.epochs,
-            batch_size=recipe.batch_size, seed=seed, learning_rate=recipe.learning_rate, augmented=recipe.augment,
-            verbose=recipe.verbose, test_set=(training.x_test, training.y_test) if recipe.track_test else None,
-            callbacks=callbacks)
+        network, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val,
+                                        training.y_val, seed=seed, learning_rate=recipe.learning_rate, **common)
         members.append(network)
         runs.append({"name": f"network {index + 1} (seed {seed})", "seed": seed, "epochs": epochs})
     return networks.fold_ensemble(members), runs
@@ -159,11 +264,11 @@ def evaluate_model(model: keras.Model, training: TrainingData, recipe: Recipe, t
         "seed": recipe.seed,
         "learning_rate": recipe.learning_rate,
         "augment": recipe.augment,
+        "user_styles": recipe.user_styles,
+        "negative_weight": recipe.negative_weight,
         "training_images": int(len(training.x_train)),
         "validation_images": int(len(training.x_val)),
         "training_seconds": round(training_seconds, 1),
-        "calibration": calibration.calibration_report(val_probabilities, training.y_val, test_probabilities,
-                                                      training.y_test),
         "versions": library_versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
@@ -188,15 +293,26 @@ def write_results(output_dir: Path, model: keras.Model, runs: list[dict], metric
 def run(recipe: Recipe, command: str, log: Callable[[str], None] = print, callbacks=()) -> dict:
     """Train as the recipe says, write the results and run the export step; return the metrics."""
     recipe.check()
+    progress = Progress(recipe.progress, recipe) if recipe.progress else None
+    step = progress.phase if progress else (lambda name, message="": None)
     started = time.perf_counter()
+    step("preparing", "MNIST and the user-style images")
     training = build_data(recipe, log)
-    model, runs = fit(recipe, training, log, callbacks)
+    model, runs = fit(recipe, training, log, [*callbacks, *([progress] if progress else [])])
+    step("evaluating", "on the 10,000 test images")
     metrics, reference = evaluate_model(model, training, recipe, time.perf_counter() - started, command)
     output_dir = Path(recipe.output_dir)
     write_results(output_dir, model, runs, metrics, recipe, command)
+    step("exporting", "the ONNX fast path and the test-set figures")
     exported = export.prepare_serving(output_dir, model=model, verify_images=training.x_test, reference=reference)
     log(f"Exported the fast-path ONNX model: argmax identical on {exported['argmax_identical']}/"
         f"{exported['images']} test images.")
+    step("deciding", "the 'no digit' threshold and the confidence scale")
+    # "No digit" and the confidence scale (a quick run, with --limit, fits them on fewer images).
+    metrics.update(decision.fit(inference.Predictor(output_dir), log=log, quick=bool(recipe.limit)))
+    results.save_metrics(metrics, output_dir)
+    step("done", f"test accuracy {metrics['test_accuracy']:.2%}")
+    log(decision.summary(metrics))
     log(f"Test accuracy {metrics['test_accuracy']:.4f} (loss {metrics['test_loss']:.4f}), "
         f"validation accuracy {metrics['validation_accuracy']:.4f}, {metrics['training_seconds']:.0f} s.")
     log(f"Wrote {config.model_path(output_dir)}, {config.HISTORY_FILENAME}, {config.METRICS_FILENAME}.")

@@ -35,22 +35,53 @@ calibration = figures.get("calibration")
 if calibration is None:
     st.info("Not calibrated yet: run `python -m mnist_app calibrate`.")
 else:
+    sets = {"MNIST test digits": ("test_ece", "reliability", "MNIST test digits")}
+    if "user_styles_ece_before" in calibration:
+        sets["User-style images"] = ("user_styles_ece", "user_styles_reliability", "user-style images")
     text, chart = st.columns([1, 1.15], gap="large")
     with text:
         st.markdown(
             "When the app says *95 % confident*, it should be right about 95 % of the time. The network's raw "
-            "probabilities are divided, in log space, by a **temperature** fitted on the validation images (never "
-            "the test set); this changes no prediction, only how sure they claim to be. The **expected calibration "
-            "error** (ECE) is the average gap between confidence and accuracy across confidence bins, on the test "
-            "set. The app's *unsure* warning uses the calibrated confidence.")
-        cells = chrome.metric_row("calibration", 3, min_width=100)
-        cells[0].metric("Temperature", f"{calibration['temperature']:.3f}")
-        cells[1].metric("ECE before", f"{calibration['test_ece_before']:.2%}")
-        cells[2].metric("ECE after", f"{calibration['test_ece_after']:.2%}",
-                        f"{calibration['test_ece_after'] - calibration['test_ece_before']:+.2%}", delta_color="inverse")
+            "probabilities are divided, in log space, by one **temperature**, fitted on held-out validation digits "
+            "— plain, and written in the user styles people send — never on the test set. It changes no prediction, "
+            "only how sure the answers claim to be. The **expected calibration error** (ECE) is the average gap "
+            "between confidence and accuracy across confidence bins: lower is better.")
+        for name, (prefix, _, phrase) in sets.items():
+            before, after = calibration[f"{prefix}_before"], calibration[f"{prefix}_after"]
+            cells = chrome.metric_row(f"calibration_{prefix}", 2, min_width=140)
+            cells[0].metric(f"{name}: ECE as trained", f"{before:.2%}")
+            cells[1].metric(f"{name}: ECE calibrated", f"{after:.2%}", f"{after - before:+.2%}",
+                            delta_color="inverse")  # a rise shows red: a worsening never reads as a gain
+            st.caption(views.calibration_verdict(phrase, before, after))
+        st.metric("Temperature", f"{calibration['temperature']:.3f}", calibration.get("method"), delta_color="off",
+                  delta_arrow="off")
     with chart:
-        st.altair_chart(charts.reliability(calibration["reliability_before"], calibration["reliability_after"],
+        shown = st.segmented_control("Reliability on", list(sets), default=list(sets)[0], key="evaluation_set")
+        prefix = sets.get(shown or list(sets)[0])[1]
+        st.altair_chart(charts.reliability(calibration[f"{prefix}_before"], calibration[f"{prefix}_after"],
                                            calibration["temperature"]), width="stretch")
+
+decided = figures.get("decision")
+if decided:
+    st.subheader("\"No digit\" instead of a guess")
+    st.markdown(
+        f"The network was also trained on things that are not digits, to spread its probability over all ten "
+        f"digits for them. When its most likely digit gets less than **{decided['reject_below']:.0%}**, the app "
+        "answers *no digit found* and says why — whichever way the image came in. Between that and 80 % "
+        "confidence it answers but says it is *not sure*. The threshold is the highest that still answers 99.7 % "
+        "of the validation digits and 98.5 % of them in every user style.")
+    handled = decided["test_non_digits_handled"]
+    answered = decided["test_answered"]
+    cells = chrome.metric_row("decision", 3, min_width=170)
+    cells[0].metric("Non-digits: no digit or not sure", f"{sum(handled.values()) / len(handled):.1%}",
+                    f"{len(handled)} kinds of test images", delta_color="off", delta_arrow="off")
+    cells[1].metric("MNIST test digits answered", f"{answered['mnist']:.2%}")
+    cells[2].metric("Lowest user style answered", f"{min(v for k, v in answered.items() if k != 'mnist'):.1%}")
+    st.dataframe(pd.DataFrame({"kind of non-digit": list(handled),
+                               "no digit or not sure": list(handled.values())}),
+                 hide_index=True, width="stretch",
+                 column_config={"no digit or not sure": st.column_config.ProgressColumn(
+                     "no digit or not sure", min_value=0.0, max_value=1.0, format="percent")})
 
 st.subheader("Misclassified test images")
 report = cache.test_report()  # the mistakes' pictures are stored with the model: no dataset needed here

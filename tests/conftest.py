@@ -13,3 +13,12 @@ def mnist():
 @pytest.fixture(scope="session")
 def predictor():
     return inference.Predictor()
+
+
+@pytest.fixture(scope="session")
+def user_style_cases(mnist):
+    """The robustness set (MNIST test digits and pen-written digits in every user style) and its readings."""
+    from mnist_app import robustness
+
+    cases = robustness.build_cases(mnist.x_test, mnist.y_test, per_style=200)
+    return cases, robustness.read_cases(cases, inference.Predictor())

@@ -42,7 +42,9 @@ def test_predict_json_one_line_per_input_in_order_and_batch_survives_bad_files(f
     assert len(first["probabilities"]) == 10 and abs(sum(first["probabilities"]) - 1) < 1e-3
     assert "error" not in first and second["digit"] == int(mnist.y_test[1])
     assert text["digit"] is None and text["probabilities"] is None and "not an image" in text["error"]
+    reason = blank.pop("reason")  # no digit: the answer says why (the same decision as the dashboard's)
     assert blank == {"path": str(files["blank"]), "digit": None, "confidence": None, "probabilities": None}
+    assert reason.startswith("no digit found")
     assert "no such file" in missing["error"]
 
 
