@@ -36,7 +36,7 @@ def home() -> None:
         st.info("The model is loaded, but `models/metrics.json` is missing: retrain to see its figures.")
 
     st.subheader("Try it")
-    for column, section in zip(st.columns(2), (chrome.RECOGNISE, chrome.UNDERSTAND)):
+    for column, section in zip(st.columns(3), (chrome.RECOGNISE, chrome.UNDERSTAND, chrome.TEACH)):
         with column:
             st.markdown(f"**{section}**")
             for page in chrome.PAGES:

@@ -60,10 +60,20 @@ def _model_files(models_dir: Path) -> tuple:
     return _stamp(config.model_path(models_dir), config.onnx_path(models_dir), config.metrics_path(models_dir))
 
 
+PROMOTING = ".promoting"  # mnist_app.jobs puts this in the models folder while it swaps a model's files in
+
+
 def predictor(models_dir: Path | None = None) -> inference.Predictor:
-    """The shared predictor of the current model (ModelFileError when there is none)."""
+    """The shared predictor of the current model (ModelFileError when there is none).
+
+    While a new model's files are being swapped in, the one in memory keeps answering: a half-swapped folder
+    is never loaded.
+    """
     models_dir = Path(models_dir or config.MODELS_DIR)
-    return _shared(f"predictor:{models_dir}", _model_files(models_dir), lambda: inference.Predictor(models_dir))
+    name = f"predictor:{models_dir}"
+    if (models_dir / PROMOTING).exists() and name in _cache:
+        return _cache[name][1]
+    return _shared(name, _model_files(models_dir), lambda: inference.Predictor(models_dir))
 
 
 def test_report(models_dir: Path | None = None) -> results.TestReport | None:

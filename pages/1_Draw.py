@@ -43,7 +43,7 @@ with result_area:
         if isinstance(shown, ImageError):
             views.image_error(shown)
         elif shown.has_digit or number:
-            views.show(shown, key="draw_result", show_original=number)
+            views.show(shown, key="draw_result", source="draw", show_original=number)
         else:
             st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.",
                     icon=":material/gesture:")

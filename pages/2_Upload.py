@@ -28,7 +28,7 @@ if len(files) == 1:
     if isinstance(shown, ImageError):
         views.image_error(shown, files[0].name)
     else:
-        views.show(shown, key="upload_single")
+        views.show(shown, key="upload_single", source="upload")
     st.stop()
 
 progress = st.progress(0.0, text=f"Reading {len(files)} images…")
@@ -58,4 +58,4 @@ for position, name in enumerate(chosen):
         if isinstance(result, ImageError):
             views.image_error(result, name)
         else:
-            views.show(result, key=f"upload_card_{position}", caption=name)
+            views.show(result, key=f"upload_card_{position}", source="upload", caption=name)

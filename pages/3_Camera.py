@@ -14,4 +14,7 @@ if predictor is not None:
         st.info("Allow the browser to use your camera, then press **Take Photo**.", icon=":material/photo_camera:")
     else:
         shown = cache.read(snapshot.getvalue())
-        views.image_error(shown) if isinstance(shown, ImageError) else views.show(shown, key="camera_result")
+        if isinstance(shown, ImageError):
+            views.image_error(shown)
+        else:
+            views.show(shown, key="camera_result", source="camera")

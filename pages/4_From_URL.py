@@ -35,4 +35,4 @@ if predictor is not None and fetched is not None:
             views.image_error(shown)
         else:
             st.caption(f"Fetched {len(fetched.content):,} bytes ({fetched.content_type}) from {fetched.url}")
-            views.show(shown, key="url_result")
+            views.show(shown, key="url_result", source="url")

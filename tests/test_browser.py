@@ -22,10 +22,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def served():
-    """The dashboard's address and a browser, for every test of this module."""
+def served(tmp_path_factory):
+    """The dashboard's address and a browser, for every test of this module (with a collection of its own)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log") as base:
+    kept = tmp_path_factory.mktemp("collection") / "collection.sqlite"
+    with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log",
+                                 extra_env={"MNIST_APP_COLLECTION": str(kept)}) as base:
         with playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
             yield base, browser
@@ -238,3 +240,24 @@ def test_pages_fit_a_phone_screen(served, path):
             assert 2 <= columns <= 3 and caption >= 13
     finally:
         context.close()
+
+
+def test_a_drawn_digit_marked_wrong_is_found_on_my_digits(app):
+    """Draw a 1, say it is a 7, keep it: My digits lists it with the label 7 (and the model's answer, 1)."""
+    base, page = app
+    open_page(page, base, "Draw")
+    draw(page, DIGIT_STROKES["1"])
+    assert shown_digit(page, "1") == "1"
+    server.wait_idle(page)
+    keep = page.locator(".st-key-draw_result_keep")
+    keep.get_by_text("Wrong", exact=True).click()
+    server.wait_idle(page)
+    keep.get_by_text("7", exact=True).click()
+    server.wait_idle(page)
+    keep.get_by_role("button", name="Save to my digits").click()
+    page.get_by_role("button", name="Kept as a 7").wait_for(timeout=20_000)
+    open_page(page, base, "My_digits")
+    caption = page.locator(".digit-grid figcaption").first
+    assert "pred 1 · true 7" in caption.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "My_digits.png"), full_page=True)
+    assert page.locator(ERROR_BOXES).count() == 0

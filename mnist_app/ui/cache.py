@@ -4,12 +4,13 @@ the result files, and each session's readings, remembered by content so a rerun 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from mnist_app import config, data, inference, reading, results, robustness, service
+from mnist_app import collection, config, data, inference, reading, results, robustness, service
 from mnist_app.errors import ImageError
 
 READINGS_KEPT = 64  # per session: a reading holds a picture of up to 480x480
@@ -105,6 +106,40 @@ def read_many(payloads: list[bytes], *, number: bool = False, progress=None) -> 
     while len(memo) > max(READINGS_KEPT, len(keys)):
         memo.pop(next(iter(memo)))
     return answers
+
+
+def session_id() -> str:
+    """An id for this browser session, recorded with every digit it keeps."""
+    return st.session_state.setdefault("_session_id", uuid.uuid4().hex)
+
+
+def my_digits() -> collection.Collection:
+    """The collection of kept digits (My digits)."""
+    return collection.Collection()
+
+
+def _fingerprint(shown: reading.Reading) -> str:
+    seen = shown.first or shown.rejected[0]
+    return hashlib.sha256(np.ascontiguousarray(seen.model_input).tobytes()).hexdigest()
+
+
+def kept(shown: reading.Reading) -> int | None:
+    """The label this session kept the reading's digit with, or None."""
+    return st.session_state.get("_kept", {}).get(_fingerprint(shown))
+
+
+def keep(shown: reading.Reading, label: int, source: str) -> None:
+    """Store the reading's digit in My digits with the label the person gave (a button's callback)."""
+    seen = shown.first or shown.rejected[0]
+    try:
+        number = my_digits().add(seen.model_input, int(label), prediction=shown.digit, confidence=shown.confidence,
+                                 source=source, session=session_id(), original=shown.display,
+                                 model=predictor().model_id)
+    except collection.CollectionError as error:
+        st.toast(f"Not kept: {error}", icon=":material/error:")
+        return
+    st.session_state.setdefault("_kept", {})[_fingerprint(shown)] = int(label)
+    st.toast(f"Kept as {reading.a_digit(int(label))} in My digits (#{number}).", icon=":material/bookmark_added:")
 
 
 def model_downloads() -> list[tuple]:

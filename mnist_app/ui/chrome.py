@@ -25,7 +25,7 @@ class Page:
     section: str  # Home's column for it
 
 
-RECOGNISE, UNDERSTAND = "Recognise digits", "Understand the model"
+RECOGNISE, UNDERSTAND, TEACH = "Recognise digits", "Understand the model", "Teach it"
 HOME = Page("Home.py", "", "Home", "Handwritten digit recognizer", ":material/edit_note:", "", "")
 PAGES = (
     Page("pages/1_Draw.py", "Draw", "Draw", "Draw a digit", ":material/draw:", "the prediction updates as you draw",
@@ -44,6 +44,10 @@ PAGES = (
          ":material/monitoring:", "curves per epoch, fit verdict", UNDERSTAND),
     Page("pages/8_Evaluation.py", "Evaluation", "Evaluation", "Evaluation on the 10,000 test images",
          ":material/fact_check:", "per-class scores, confusion matrix, mistakes", UNDERSTAND),
+    Page("pages/9_My_digits.py", "My_digits", "My digits", "My digits", ":material/bookmarks:",
+         "the digits you kept and corrected: check the model on them, export them", TEACH),
+    Page("pages/10_Train.py", "Train", "Train", "Train a model", ":material/model_training:",
+         "train or fine-tune on your digits, watch it learn, compare, use it", TEACH),
 )
 ALL_PAGES = (HOME, *PAGES)
 _BY_LABEL = {page.label: page for page in ALL_PAGES}

@@ -56,25 +56,59 @@ def answer(shown: reading.Reading) -> None:
         slot.warning(f"Not sure about digit {', '.join(unsure)} (orange boxes).", icon=":material/help:")
     elif shown.unsure:
         runner_up, runner_probability = shown.top(2)[1]
-        slot.warning(f"Not sure: this could also be a **{runner_up}** ({runner_probability:.0%}). "
+        slot.warning(f"Not sure: this could also be **{reading.a_digit(runner_up)}** ({runner_probability:.0%}). "
                      "Try writing larger, centred, with one clear stroke.", icon=":material/help:")
 
 
-def show(shown: reading.Reading, *, key: str, show_original: bool = True, caption: str | None = None) -> None:
-    """A reading: the answer first, then the pictures and the chart (wrapping onto more lines on a phone)."""
+def show(shown: reading.Reading, *, key: str, source: str, show_original: bool = True,
+         caption: str | None = None) -> None:
+    """A reading: the answer first, then the pictures and the chart (wrapping onto more lines on a phone), then
+    the buttons that keep it in My digits with the right label. `source`: draw, upload, camera or url."""
     if caption:
         st.markdown(f"**{caption}**")
     if not shown.has_digit:
+        row = st.container(horizontal=True, gap="medium")
         if show_original and shown.display is not None:
-            st.image(shown.display, caption="Your image", width=220)
+            row.image(shown.display, caption="Your image", width=PICTURE)
+        if shown.rejected:  # what the model was shown, so the answer can be checked
+            row.image(charts.upscale(shown.rejected[0].model_input, PICTURE), caption="What the model saw",
+                      width=PICTURE)
         st.info(sentence(shown.reason), icon=":material/search_off:")
+        notes(shown.notes)
+        if shown.rejected and not shown.whole_number:
+            keep(shown, key=key, source=source)
         return
     answer(shown)
     if shown.whole_number:
         _number_details(shown, show_original)
     else:
         _digit_details(shown, key, show_original)
+        keep(shown, key=key, source=source)
     notes(shown.notes)
+
+
+def keep(shown: reading.Reading, *, key: str, source: str) -> None:
+    """Right / Wrong, it is … / Save to my digits: nothing is stored until the person clicks Save."""
+    seen = shown.first or shown.rejected[0]
+    said = None if not shown.has_digit else seen.digit
+    already = cache.kept(shown)
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom", key=f"{key}_keep")
+    if said is None:
+        verdict = "Wrong"
+        row.markdown("It **is** a digit after all?")
+    else:
+        verdict = row.segmented_control(f"Is it {reading.a_digit(said)}?", ["Right", "Wrong"], key=f"{key}_verdict",
+                                        disabled=already is not None)
+    label = said
+    if verdict == "Wrong":
+        label = row.pills("It is a", list(range(10)), key=f"{key}_label", disabled=already is not None)
+    if already is not None:
+        row.button(f"Kept as {reading.a_digit(already)}", icon=":material/check:", key=f"{key}_save", disabled=True)
+        st.caption("In [My digits](My_digits): your kept digits, to check the model on and to train it with.")
+        return
+    row.button("Save to my digits", icon=":material/bookmark_add:", key=f"{key}_save",
+               disabled=label is None or verdict is None, on_click=cache.keep, args=(shown, label, source),
+               help="Keep this digit, with the right label, in My digits (stored on this server).")
 
 
 def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> None:
@@ -105,6 +139,16 @@ def _number_details(shown: reading.Reading, show_original: bool) -> None:
     for digit in shown.digits:
         strip.image(charts.upscale(digit.model_input, 84),
                     caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84)
+
+
+def calibration_verdict(where: str, before: float, after: float) -> str:
+    """What calibration did to one set's error, in words that never dress a worsening up as a gain."""
+    if abs(after - before) < 0.0005:
+        return f"On {where} calibration leaves the error where it was ({before:.2%})."
+    if after < before:
+        return f"On {where} calibration brings the error down from {before:.2%} to {after:.2%}."
+    return (f"On {where} calibration makes the error worse, from {before:.2%} to {after:.2%}: one "
+            "temperature serves every kind of image, and it is fitted where users' images need it most.")
 
 
 def table(named: dict[str, reading.Reading | ImageError], *, number: bool) -> pd.DataFrame:
