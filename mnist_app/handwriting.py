@@ -64,11 +64,15 @@ def _european_one(rng) -> list:
     top = (rng.uniform(0.5, 0.65), 0.0)
     flag = (rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.5))  # a long flag, well down the stem
     bottom = (top[0] + rng.uniform(-0.08, 0.05), 1.0)
-    strokes = [[flag, top, bottom]]
-    if rng.random() < 0.75:  # most European 1s stand on a base
-        half = rng.uniform(0.22, 0.35)
-        strokes.append([(bottom[0] - half, 1.0), (bottom[0] + half, 1.0)])
-    return strokes
+    half = rng.uniform(0.22, 0.35)
+    return [[flag, top, bottom], [(bottom[0] - half, 1.0), (bottom[0] + half, 1.0)]]  # standing on its base
+
+
+def _flag_one(rng) -> list:
+    """The same long-flagged 1 without its base: many readers take it for a 7 (why Europeans cross their 7s)."""
+    top = (rng.uniform(0.5, 0.65), 0.0)
+    flag = (rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.5))
+    return [[flag, top, (top[0] + rng.uniform(-0.08, 0.05), 1.0)]]
 
 
 def _crossed_seven(rng) -> list:
@@ -92,7 +96,7 @@ def _open_four(rng) -> list:
 
 
 TEMPLATES = {"european-one": (1, _european_one), "crossed-seven": (7, _crossed_seven),
-             "open-four": (4, _open_four)}
+             "open-four": (4, _open_four), "flag-one": (1, _flag_one)}
 
 
 def written(style: str, size: int, rng: np.random.Generator, width_share: tuple[float, float] = (0.05, 0.12)):

@@ -12,8 +12,10 @@ from mnist_app import calibration, decision, negatives, preprocess, reading, rob
 from tests.support import images
 
 # Share of each kind of non-digit that must get "no digit found" or "not sure" (the target is 95 %
-# overall); measured on 100 of each for the committed model, floors a few points under.
-NON_DIGIT_FLOORS = {"letters": 0.90, "symbols": 0.90, "shapes": 0.90, "scribbles": 0.90, "textures": 0.95,
+# overall); measured on 100 of each for the committed model (2026-11-23: letters 90, symbols 98, shapes 100,
+# scribbles 97, textures 100, photos 100, camera frames 94, text lines 99 %), floors a few points under.
+# Camera frames and text lines are kinds training never saw.
+NON_DIGIT_FLOORS = {"letters": 0.87, "symbols": 0.93, "shapes": 0.95, "scribbles": 0.92, "textures": 0.95,
                     "photos": 0.95, "camera-frames": 0.90, "text-lines": 0.95}
 OVERALL = 0.95
 
