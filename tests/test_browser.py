@@ -261,3 +261,22 @@ def test_a_drawn_digit_marked_wrong_is_found_on_my_digits(app):
     assert "pred 1 · true 7" in caption.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "My_digits.png"), full_page=True)
     assert page.locator(ERROR_BOXES).count() == 0
+
+
+def test_the_fake_camera_frame_is_no_confident_digit(served):
+    """Chromium's fake webcam shows a test pattern with no digit: the Camera page must not answer a confident digit
+    (the issue's first complaint: "1 — 83.8 % confident")."""
+    base, shared = served
+    browser = shared.browser_type.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1200}, permissions=["camera"])
+        page = context.new_page()
+        open_page(page, base, "Camera")
+        page.get_by_role("button", name="Take Photo").click(timeout=30_000)
+        verdict = page.get_by_text("No digit found").or_(page.get_by_text("Not sure"))
+        verdict.first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "Camera_fake_frame.png"), full_page=True)
+        assert page.locator(ERROR_BOXES).count() == 0
+    finally:
+        browser.close()
