@@ -97,10 +97,11 @@ def confusion(matrix) -> alt.LayerChart:
 def per_digit(frame: pd.DataFrame) -> alt.Chart:
     """Recall per digit for two models side by side (columns digit, recall, model)."""
     low = max(0.0, float(frame["recall"].min()) - 0.01)
-    return alt.Chart(frame).mark_bar().encode(
+    return alt.Chart(frame).mark_bar(clip=True).encode(  # clipped: the axis starts near the lowest recall
         x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
         xOffset="model:N",
-        y=alt.Y("recall:Q", title="recall", scale=alt.Scale(domain=[low, 1.0]), axis=alt.Axis(format="%")),
+        y=alt.Y("recall:Q", title="recall", scale=alt.Scale(domain=[low, 1.0], zero=False),
+                axis=alt.Axis(format=".0%" if low < 0.9 else ".1%")),
         color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=["digit", "model", alt.Tooltip("recall:Q", format=".2%")],
     ).properties(height=220)
