@@ -102,8 +102,7 @@ def result_view(current: jobs.Status) -> None:
         return
     st.subheader("The candidate beside the current model")
     figures = comparison()
-    rows = {"MNIST test accuracy": [f"{figures[m]['test_accuracy']:.2%}" for m in ("current",
-                                                                                                   "candidate")],
+    rows = {"MNIST test accuracy": [f"{figures[m]['test_accuracy']:.2%}" for m in ("current", "candidate")],
             f"My digits ({figures['candidate']['my_digits']})": [
                 f"{figures[m]['my_digits_accuracy']:.1%}" if "my_digits_accuracy" in figures[m] else "—"
                 for m in ("current", "candidate")],
