@@ -60,19 +60,20 @@ def pen(strokes: list[list[tuple[float, float]]], size: int, width: float, rng: 
     return np.asarray(small, dtype=np.float32) / 255.0
 
 
-def _european_one(rng) -> list:
-    top = (rng.uniform(0.5, 0.65), 0.0)
-    flag = (rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.5))  # a long flag, well down the stem
-    bottom = (top[0] + rng.uniform(-0.08, 0.05), 1.0)
-    half = rng.uniform(0.22, 0.35)
-    return [[flag, top, bottom], [(bottom[0] - half, 1.0), (bottom[0] + half, 1.0)]]  # standing on its base
-
-
 def _flag_one(rng) -> list:
-    """The same long-flagged 1 without its base: many readers take it for a 7 (why Europeans cross their 7s)."""
+    """A 1 with a long flag well down the stem and no base: many readers take it for a 7 (why Europeans cross
+    their 7s)."""
     top = (rng.uniform(0.5, 0.65), 0.0)
     flag = (rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.5))
     return [[flag, top, (top[0] + rng.uniform(-0.08, 0.05), 1.0)]]
+
+
+def _european_one(rng) -> list:
+    """The same long-flagged 1, standing on its base."""
+    strokes = _flag_one(rng)
+    foot = strokes[0][-1][0]
+    half = rng.uniform(0.22, 0.35)
+    return strokes + [[(foot - half, 1.0), (foot + half, 1.0)]]
 
 
 def _crossed_seven(rng) -> list:

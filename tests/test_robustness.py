@@ -8,7 +8,8 @@ import pytest
 
 from mnist_app import robustness
 
-FLOORS = {  # style: (accuracy floor, plain resize must stay below); measured 2026-11-23 (accuracy / plain resize):
+# style: (accuracy floor, plain resize must stay below or None); measured 2026-11-23 (accuracy / plain resize):
+FLOORS = {
     "canvas-offcentre": (0.97, 0.80),  # 99.5 % / 71.0 %
     "paper-inverted": (0.96, 0.50),  # 99.5 % / 38.0 %
     "photo-tinted-jpeg": (0.96, 0.40),  # 99.0 % / 27.0 %
@@ -18,7 +19,7 @@ FLOORS = {  # style: (accuracy floor, plain resize must stay below); measured 20
     # training measured in brackets (README, "Real handwriting and non-digits"):
     "european-one": (0.97, 0.75),  # 100 % / 63.5 % (before: see README)
     "crossed-seven": (0.97, 0.70),  # 100 % / 57.0 %
-    "open-four": (0.97, 1.01),  # 100 % / 94.0 %: pen-written, filling the frame; a plain resize reads it too
+    "open-four": (0.97, None),  # 100 % / 94.0 %: pen-written, filling the frame; a plain resize reads it too
     "thick-pen": (0.97, 0.60),  # 98.0 % / 46.0 %
     "thin-pen": (0.97, 0.60),  # 98.0 % / 49.5 %
     "hollow": (0.97, 0.75),  # 98.0 % / 61.0 %
@@ -44,7 +45,8 @@ def test_accuracy_floor_per_style(results, style):
     floor, naive_ceiling = FLOORS[style]
     row = results[style]
     assert row["accuracy"] >= floor, row
-    assert row["plain_resize_accuracy"] < naive_ceiling, row  # the preprocessing is what makes the difference
+    if naive_ceiling is not None:  # the preprocessing is what makes the difference
+        assert row["plain_resize_accuracy"] < naive_ceiling, row
 
 
 @pytest.mark.parametrize("style", list(FLOORS))
