@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from mnist_app import charts
-from mnist_app.ui import cache, chrome
+from mnist_app.ui import cache, charts, chrome
 
 
 def home() -> None:

@@ -14,6 +14,7 @@ run: setup data model
 
 test: setup-dev data model browser
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import batch, collection, config, data, decision, evaluate, explain, fetch, inference, preprocess
-from mnist_app import reading
-from mnist_app import recipe as recipes
-from mnist_app import results, robustness, service
+from mnist_app import config
 from mnist_app.errors import ImageError, MnistAppError
+from mnist_app.images import explain, fetch, preprocess, reading
+from mnist_app.measure import decision, evaluate, robustness
+from mnist_app.network import inference
+from mnist_app.network import recipe as recipes
+from mnist_app.serving import batch, service
+from mnist_app.store import collection, data, results
 
 PREDICT_CHUNK = 256  # inputs predicted together; bounds memory for huge path lists
 
@@ -32,6 +35,21 @@ def _is_url(text: str) -> bool:
 def _read_source(item: str):
     """A local path as is; a URL fetched through the project's guarded fetcher."""
     return fetch.fetch_image_bytes(item).content if _is_url(item) else item
+
+
+def _predictor(backend: str) -> inference.Predictor:
+    """The predictor a command asked for. The fast path needs no TensorFlow; "keras", and "auto" when the ONNX
+    export is missing or stale, load the Keras reference path (mnist_app.training.reference)."""
+    if backend == "onnx":
+        return inference.Predictor()
+    if backend == "auto":
+        try:
+            return inference.Predictor()
+        except inference.StaleExportError:
+            pass  # the .h5 is there, its export is not current: Keras answers instead (with a note)
+    from mnist_app.training import reference  # TensorFlow: only the reference path needs it
+
+    return reference.Predictor(backend=backend)
 
 
 def command_data(args) -> int:
@@ -47,9 +65,9 @@ def command_predict(args) -> int:
         except MnistAppError as error:
             sources.append(ImageError(str(error)))
     readable = [source for source in sources if not isinstance(source, ImageError)]
-    # The workers start before ONNX Runtime starts its threads (see mnist_app.batch).
+    # The workers start before ONNX Runtime starts its threads (see mnist_app.serving.batch).
     stream = iter(batch.PreparedStream(readable, number=args.number, workers=args.workers))
-    predictor = inference.Predictor(backend=args.backend)
+    predictor = _predictor(args.backend)
     failures = 0
     if not args.json:
         print(f"{'input':<40} {'number':>12}  digits (confidence)" if args.number else
@@ -113,7 +131,7 @@ def _format_row(item: str, result, number: bool, top: int, why: str | None = Non
 
 
 def command_evaluate(args) -> int:
-    predictor = inference.Predictor(backend=args.backend)
+    predictor = _predictor(args.backend)
     test_set = data.load_test_set()
     started = time.perf_counter()
     probabilities = predictor.predict_batch(preprocess.normalize_mnist(test_set.x_test)).astype(np.float64)
@@ -141,14 +159,14 @@ def _command_line() -> str:
 
 
 def command_train(args) -> int:
-    from mnist_app import train  # TensorFlow: only this command and export need it
+    from mnist_app.training import train  # TensorFlow: only this command and export need it
 
     train.run(recipes.from_arguments(args), command=_command_line())
     return 0
 
 
 def command_export(args) -> int:
-    from mnist_app import export  # TensorFlow: only this command and train need it
+    from mnist_app.training import export  # TensorFlow: only this command and train need it
 
     report = export.export_all()
     print(f"Exports of {report['source']} (verified on the 10,000 test images):")
@@ -162,7 +180,9 @@ def command_calibrate(args) -> int:
     metrics = results.load_metrics()
     if metrics is None:
         raise MnistAppError(f"No {config.metrics_path()} to update. Train first: {config.TRAIN_COMMAND_HINT}")
-    metrics.update(decision.fit(inference.Predictor(backend=args.backend), log=print))
+    from mnist_app.training import calibrate  # SciPy: only fitting needs it
+
+    metrics.update(calibrate.fit(_predictor(args.backend), log=print))
     results.save_metrics(metrics)
     print(decision.summary(metrics))
     return 0

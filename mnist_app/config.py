@@ -11,13 +11,13 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-# MNIST cache: git-ignored, rebuilt from the first source that works (see mnist_app.data).
+# MNIST cache: git-ignored, rebuilt from the first source that works (see mnist_app.store.data).
 DATA_DIR = Path(os.environ.get("MNIST_APP_DATA_DIR", PROJECT_ROOT / "data"))
 MNIST_CACHE = DATA_DIR / "mnist.npz"
 KERAS_MNIST_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 
 # The committed model and every file written beside it: the names live here, the reading and writing in
-# mnist_app.results (results) and mnist_app.export (the other formats).
+# mnist_app.store.results (results) and mnist_app.training.export (the other formats).
 MODELS_DIR = Path(os.environ.get("MNIST_APP_MODELS_DIR", PROJECT_ROOT / "models"))
 MODEL_FILENAME = "mnist_cnn_model.h5"  # the model the dashboard answers with (training writes it)
 ONNX_FILENAME = "mnist_cnn_model.onnx"  # its ONNX export: the fast path
@@ -36,6 +36,8 @@ SOURCE_SHA256_KEY = "source_h5_sha256"  # the key under which derived files reco
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # what every network takes: one 28x28 grey channel
+
+DISPLAY_MAX_SIDE = 480  # pixels: the longest side of a picture shown back to the user or kept with a digit
 
 TRAIN_COMMAND_HINT = "make train   (or: python scripts/train.py)"
 

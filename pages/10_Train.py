@@ -6,9 +6,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mnist_app import architectures, charts, jobs, results
 from mnist_app.errors import MnistAppError
-from mnist_app.ui import cache, chrome
+from mnist_app.network import architectures
+from mnist_app.serving import jobs
+from mnist_app.store import results
+from mnist_app.ui import cache, charts, chrome
 
 chrome.page("Train", needs_model=False)
 unavailable = jobs.availability()

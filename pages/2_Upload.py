@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from mnist_app import preprocess
 from mnist_app.errors import ImageError
+from mnist_app.images import preprocess
 from mnist_app.ui import cache, chrome, views
 
 predictor = chrome.page("Upload")

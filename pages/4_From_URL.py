@@ -1,9 +1,9 @@
-"""From URL: an http(s) image URL, fetched with the SSRF guards of mnist_app.fetch."""
+"""From URL: an http(s) image URL, fetched with the SSRF guards of mnist_app.images.fetch."""
 
 import streamlit as st
 
-from mnist_app import fetch
 from mnist_app.errors import ImageError, UrlError
+from mnist_app.images import fetch
 from mnist_app.ui import cache, chrome, views
 
 predictor = chrome.page("From URL")

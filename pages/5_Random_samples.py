@@ -3,8 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from mnist_app import charts
-from mnist_app.ui import cache, chrome, views
+from mnist_app.ui import cache, charts, chrome, views
 
 if chrome.page("Random samples") is None:
     st.stop()

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_app import architectures, results
+from mnist_app.network import architectures
+from mnist_app.store import results
 from mnist_app.ui import cache, chrome
 
 predictor = chrome.page("Model")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from mnist_app import charts, verdict
-from mnist_app.ui import cache, chrome
+from mnist_app.measure import verdict
+from mnist_app.ui import cache, charts, chrome
 
 chrome.page("Training history", needs_model=False)
 history = cache.history()

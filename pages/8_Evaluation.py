@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_app import charts, decision
-from mnist_app.ui import cache, chrome, views
+from mnist_app.measure import decision
+from mnist_app.ui import cache, charts, chrome, views
 
 chrome.page("Evaluation", needs_model=False)
 figures = cache.metrics()

@@ -3,8 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from mnist_app import charts, collection, reading
-from mnist_app.ui import cache, chrome, views
+from mnist_app.images import reading
+from mnist_app.store import collection
+from mnist_app.ui import cache, charts, chrome, views
 
 predictor = chrome.page("My digits")
 st.markdown("Digits you kept with **Save to my digits** under a result, labelled as you said. They stay on this "

@@ -29,8 +29,14 @@ import keras
 import numpy as np
 from PIL import Image
 
-from mnist_app import charts, config, data, inference, preprocess, reading, robustness, train
-from mnist_app.recipe import Recipe
+from mnist_app import config
+from mnist_app.images import preprocess, reading
+from mnist_app.measure import robustness
+from mnist_app.network import inference
+from mnist_app.network.recipe import Recipe
+from mnist_app.store import data
+from mnist_app.training import train
+from mnist_app.ui import charts
 
 TARGETS = {"single_p50_ms": 1.0, "single_speedup": 40.0, "batch_speedup": 2.0, "stroke_p50_ms": 20.0}
 
@@ -116,7 +122,10 @@ LOAD_SNIPPET = """
 import sys, time
 started = time.perf_counter()
 import numpy as np
-from mnist_app import inference
+if sys.argv[1] == "keras":
+    from mnist_app.training import reference as inference
+else:
+    from mnist_app.network import inference
 predictor = inference.Predictor(backend=sys.argv[1])
 predictor.predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32))
 seconds = time.perf_counter() - started

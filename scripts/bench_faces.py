@@ -29,7 +29,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from mnist_app import config, data
+from mnist_app import config
+from mnist_app.store import data
 from tests.support import server
 from tests.support.canvas import DIGIT_STROKES, draw
 

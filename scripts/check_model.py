@@ -3,7 +3,9 @@ layer table and its test-set predictions match it; rebuild and verify them when 
 
 import sys
 
-from mnist_app import config, inference, results
+from mnist_app import config
+from mnist_app.network import inference
+from mnist_app.store import results
 
 
 def main() -> int:
@@ -12,9 +14,12 @@ def main() -> int:
         print(inference.missing_model_message(model_file), file=sys.stderr)
         return 1
     summary_current = results.load_model_summary() is not None
-    fast_path_current = summary_current and inference.Predictor(backend="auto").backend == "onnx"
+    try:
+        fast_path_current = summary_current and inference.Predictor().backend == "onnx"
+    except inference.StaleExportError:
+        fast_path_current = False
     if not (fast_path_current and results.exports_current() and results.load_test_report() is not None):
-        from mnist_app import export  # deferred: TensorFlow, only when something must be exported again
+        from mnist_app.training import export  # deferred: TensorFlow, only when something must be exported again
 
         print(f"Exporting {model_file.name} (ONNX fast path, .keras, SavedModel, .tflite) and verifying each on "
               "the 10,000 test images...")

@@ -2,7 +2,7 @@
 # Install Debian's Chromium (and the handwriting fonts the robustness tests typeset digits in)
 # when they are missing. Needs root (CI runs as root); otherwise says what to run.
 set -euo pipefail
-fonts=$(grep -v '^#' "$(dirname "$0")/../mnist_app/fonts.txt" | cut -d' ' -f1 | sort -u)
+fonts=$(grep -v '^#' "$(dirname "$0")/../mnist_app/measure/fonts.txt" | cut -d' ' -f1 | sort -u)
 missing=""
 [ -x /usr/bin/chromium ] || missing="chromium chromium-driver"
 for font in $fonts; do

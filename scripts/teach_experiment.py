@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/teach_experiment.py [--per-digit 20] [--epochs 2]
 
-200 seven-segment digits (a meter's or a clock's display; mnist_app.handwriting.seven_segment), 20 of each,
+200 seven-segment digits (a meter's or a clock's display; mnist_app.measure.handwriting.seven_segment), 20 of each,
 drawn on paper or a dark screen: half are kept in a fresh collection (as "Save to my digits" would keep them)
 and the current model is fine-tuned on them mixed with MNIST (`train --fine-tune --with-collection`, what
 the Train page runs); the other half is held out. Prints, and writes to artifacts/teach_experiment.json,
@@ -23,7 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import collection, config, handwriting, inference, reading, results, robustness
+from mnist_app import config
+from mnist_app.images import reading
+from mnist_app.measure import handwriting, robustness
+from mnist_app.network import inference
+from mnist_app.store import collection, results
 
 
 def seven_segment_images(per_digit: int, seed: int) -> tuple[list[bytes], np.ndarray]:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from mnist_app import data, inference
+from mnist_app.network import inference
+from mnist_app.store import data
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +19,7 @@ def predictor():
 @pytest.fixture(scope="session")
 def user_style_cases(mnist):
     """The robustness set (MNIST test digits and pen-written digits in every user style) and its readings."""
-    from mnist_app import robustness
+    from mnist_app.measure import robustness
 
     cases = robustness.build_cases(mnist.x_test, mnist.y_test, per_style=200)
     return cases, robustness.read_cases(cases, inference.Predictor())

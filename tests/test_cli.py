@@ -134,7 +134,7 @@ def test_predict_evaluate_and_data_never_import_tensorflow(files, command):
 
 
 def test_parallel_predict_gives_the_sequential_answers_in_input_order(tmp_path, mnist):
-    from mnist_app import batch
+    from mnist_app.serving import batch
 
     paths = []
     for index in range(2 * batch.PARALLEL_FROM):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_app import collection, config
+from mnist_app import config
+from mnist_app.store import collection
 
 
 def digit(seed: int = 0) -> np.ndarray:

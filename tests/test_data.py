@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_app import data
+from mnist_app.store import data
 
 
 def test_loaded_mnist_is_the_verified_standard_set(mnist):

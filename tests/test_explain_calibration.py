@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mnist_app import calibration, explain, preprocess, results
+from mnist_app.images import explain, preprocess
+from mnist_app.measure import calibration
+from mnist_app.store import results
+from mnist_app.training import calibrate
 
 
 def test_occlusion_map_highlights_the_ink_not_the_background(predictor, mnist):
@@ -44,7 +47,7 @@ def test_fitted_temperature_recovers_a_known_miscalibration(true_temperature):
     logits = rng.normal(0, 3, (20000, 10))
     labels = np.array([rng.choice(10, p=p) for p in softmax(logits / true_temperature)])
     overconfident = softmax(logits)  # what a miscalibrated model would report
-    fitted = calibration.fit_temperature(overconfident, labels)
+    fitted = calibrate.fit_temperature(overconfident, labels)
     assert fitted == pytest.approx(true_temperature, rel=0.1)
     before = calibration.expected_calibration_error(overconfident, labels)
     after = calibration.expected_calibration_error(calibration.apply_temperature(overconfident, fitted), labels)

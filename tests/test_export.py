@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-from mnist_app import config, export, results
+from mnist_app import config
+from mnist_app.store import results
+from mnist_app.training import export
 
 
 @pytest.mark.slow

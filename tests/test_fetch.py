@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from mnist_app import config, fetch
+from mnist_app import config
 from mnist_app.errors import UrlError
+from mnist_app.images import fetch
 from tests.support import images
 
 LOOPBACK = frozenset({"loopback"})

@@ -6,8 +6,11 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_app import config, inference, preprocess, reading
+from mnist_app import config
 from mnist_app.errors import ModelFileError
+from mnist_app.images import preprocess, reading
+from mnist_app.network import inference
+from mnist_app.training import reference
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +25,10 @@ def test_committed_model_reaches_99_6_percent_on_the_real_test_set(predictor, te
 
 
 def test_fast_path_agrees_with_keras_on_all_test_images(predictor, test_images):
-    reference = inference.Predictor(backend="keras").predict_batch(test_images)
+    keras_answers = reference.Predictor(backend="keras").predict_batch(test_images)
     fast = predictor.predict_batch(test_images)
-    assert np.array_equal(fast.argmax(axis=1), reference.argmax(axis=1))
-    assert np.abs(fast - reference).max() <= 1e-4
+    assert np.array_equal(fast.argmax(axis=1), keras_answers.argmax(axis=1))
+    assert np.abs(fast - keras_answers).max() <= 1e-4
 
 
 def test_eight_threads_get_the_sequential_answers(predictor, test_images):
@@ -88,7 +91,7 @@ def test_damaged_model_file_is_a_clear_error(tmp_path, damage):
                       "truncated": content[: len(content) // 3]}[damage])
     config.onnx_path(models).unlink()
     with pytest.raises(ModelFileError, match="make train"):
-        inference.Predictor(models)
+        reference.Predictor(models)
 
 
 def test_model_with_wrong_shapes_is_refused(tmp_path):
@@ -97,14 +100,14 @@ def test_model_with_wrong_shapes_is_refused(tmp_path):
     wrong = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
     wrong.save(config.model_path(tmp_path))
     with pytest.raises(ModelFileError, match="not an MNIST classifier"):
-        inference.Predictor(tmp_path)
+        reference.Predictor(tmp_path)
 
 
 def test_stale_onnx_export_is_not_used(tmp_path):
     models = _copy_models(tmp_path)
     with open(config.model_path(models), "ab") as handle:
         handle.write(b"\0")  # a different .h5 (HDF5 ignores trailing bytes) than the export came from
-    fallback = inference.Predictor(models)
+    fallback = reference.Predictor(models)
     assert fallback.backend == "keras" and "different" in fallback.notes[0]
     with pytest.raises(ModelFileError, match="export"):
-        inference.Predictor(models, backend="onnx")
+        inference.Predictor(models)  # the fast path alone (every face but the Keras reference) says what to run

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_app import model
+from mnist_app.training import model
 
 
 @pytest.mark.parametrize("arch, low, high", [("default", 300_000, 360_000), ("medium", 200_000, 250_000),

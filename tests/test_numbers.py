@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_app import config, robustness, segment
-from mnist_app import reading as readings
+from mnist_app import config
+from mnist_app.images import reading as readings
+from mnist_app.images import segment
+from mnist_app.measure import robustness
 from tests.support import images
 
 

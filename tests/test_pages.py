@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_app import config, results
+from mnist_app import config
+from mnist_app.store import results
 from tests.support import images
 
 TIMEOUT = 120
@@ -214,8 +215,21 @@ def test_every_page_without_a_model_says_how_to_train(path, tmp_path, monkeypatc
     assert "make train" in texts(at)
 
 
+def test_a_stale_fast_path_says_how_to_export_again(tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copy(config.model_path(), config.model_path(tmp_path))
+    shutil.copy(config.onnx_path(), config.onnx_path(tmp_path))
+    with open(config.model_path(tmp_path), "ab") as handle:
+        handle.write(b"\0")  # another .h5 than the one the ONNX file was exported from
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    at = page("pages/1_Draw.py").run()
+    assert not at.exception, at.exception
+    assert "fast path is out of date" in texts(at) and "python -m mnist_app export" in texts(at)
+
+
 def test_draw_page_number_mode_reads_a_whole_number(mnist):
-    from mnist_app import robustness
+    from mnist_app.measure import robustness
 
     at = page("pages/1_Draw.py").run()
     at.segmented_control(key="draw_mode").set_value("Number").run()
@@ -232,7 +246,7 @@ def test_draw_page_number_mode_reads_a_whole_number(mnist):
 
 
 def test_why_this_digit_toggle_shows_how_to_read_the_map(mnist):
-    from mnist_app import explain
+    from mnist_app.images import explain
 
     at = page("pages/2_Upload.py").run()
     at.file_uploader(key="upload_files").set_value(("d.png", digit_png(mnist, 5), "image/png")).run()
@@ -242,7 +256,7 @@ def test_why_this_digit_toggle_shows_how_to_read_the_map(mnist):
 
 
 def test_upload_number_mode_table_for_many_files(mnist):
-    from mnist_app import robustness
+    from mnist_app.measure import robustness
 
     rng = np.random.default_rng(5)
     cases = [robustness.mnist_number(mnist.x_test, mnist.y_test, rng) for _ in range(2)]
@@ -283,7 +297,7 @@ FACE_SEED = 1  # negatives.camera_frame draws a face from this seed
 
 def test_a_photo_that_is_not_a_digit_says_no_digit_found():
     """A camera-like frame (a face) on the upload path: "no digit found" with the reason, never a digit."""
-    from mnist_app import negatives
+    from mnist_app.measure import negatives
 
     rng = np.random.default_rng(FACE_SEED)
     at = page("pages/2_Upload.py").run()

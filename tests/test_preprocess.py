@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_app import preprocess, reading
 from mnist_app.errors import ImageError, ImageTooLargeError
+from mnist_app.images import preprocess, reading
 from tests.support import images
 
 

@@ -6,7 +6,7 @@ the figures; `python -m mnist_app robustness` prints them), and far above a plai
 
 import pytest
 
-from mnist_app import robustness
+from mnist_app.measure import robustness
 
 # style: (accuracy floor, plain resize must stay below or None); measured 2026-11-23 (accuracy / plain resize):
 FLOORS = {

@@ -8,8 +8,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_app import collection, config, jobs, results, service
+from mnist_app import config
 from mnist_app.errors import TrainingError
+from mnist_app.serving import jobs, service
+from mnist_app.store import collection, results
 from tests.support import images
 
 TIMEOUT = 120

@@ -1,14 +1,15 @@
 """Answers a person can trust: "no digit" for non-digits, few digits turned down, calibration that helps.
 
-The negative set, the user-style set and the thresholds are documented in mnist_app.negatives,
-mnist_app.robustness and mnist_app.decision; the figures measured for the committed model are in the
+The negative set, the user-style set and the thresholds are documented in mnist_app.measure.negatives,
+mnist_app.measure.robustness and mnist_app.measure.decision; the figures measured for the committed model are in the
 README ("No digit instead of a guess") and in models/metrics.json.
 """
 
 import numpy as np
 import pytest
 
-from mnist_app import calibration, decision, negatives, preprocess, reading, robustness
+from mnist_app.images import preprocess, reading
+from mnist_app.measure import calibration, decision, negatives, robustness
 from tests.support import images
 
 # Share of each kind of non-digit that must get "no digit found" or "not sure" (the issue's target is 95 %

@@ -2,7 +2,7 @@
 
 `find_ink()` and `to_mnist_field()` turn any user image -- a path, bytes, an uploaded file, a PIL image,
 a numpy array or the canvas' RGBA array -- into what MNIST looks like, following LeCun's recipe
-(`mnist_app.reading.prepare` runs the steps for a digit or a whole number):
+(`mnist_app.images.reading.prepare` runs the steps for a digit or a whole number):
 
 1. decode safely (size caps before decoding, EXIF orientation, first frame of animations, every
    mode, transparency composited onto the background that contrasts with the strokes);
@@ -43,7 +43,7 @@ BIG_INPUT_SIDE = 1000
 REFINE_BELOW = 48  # ... and a digit smaller than this (working pixels) is read again at full resolution
 REFINE_SIDE = 128  # (that second reading reduces the digit's surroundings to about this size)
 JPEG_DRAFT_SIDE = 320  # JPEGs are decoded at a reduced scale straight from the file, down to this size
-DISPLAY_MAX_SIDE = 480
+DISPLAY_MAX_SIDE = config.DISPLAY_MAX_SIDE
 
 DIGIT_BOX = 20  # MNIST: the digit's longest side fills a 20x20 box ...
 FIELD_CENTRE = 14.0  # ... whose centre of mass is at pixel (14, 14) of the 28x28 field
@@ -633,7 +633,7 @@ def find_ink(source) -> InkImage:
 def normalize_mnist(images: np.ndarray) -> np.ndarray:
     """Turn MNIST uint8 arrays (N, 28, 28) into model input: float32 (N, 28, 28, 1) in [0, 1].
 
-    MNIST is already what `mnist_app.reading.prepare` produces (white ink on black, the digit in a 20x20 box
+    MNIST is already what `mnist_app.images.reading.prepare` produces (white ink on black, the digit in a 20x20 box
     centred by centre of mass in 28x28), so only the scaling to [0, 1] is applied.
     """
     images = np.asarray(images)

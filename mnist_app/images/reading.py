@@ -1,12 +1,12 @@
 """One way in: every image -- upload, camera, URL, canvas, command line -- is read the same way.
 
 `read(source, number=False)` decodes the image and finds its ink once, labels its strokes once
-(`mnist_app.preprocess`), groups them into digits (one group for a single digit; `mnist_app.segment`
+(`mnist_app.images.preprocess`), groups them into digits (one group for a single digit; `mnist_app.images.segment`
 for a whole number), normalises each digit the MNIST way, predicts all of them in one batch and
 calibrates them in one place. A single digit is a one-digit number.
 
 The work is split where batches need it: `prepare()` is the per-image part (worker processes run it
-for the command line's batches, see `mnist_app.batch`), `read_prepared()` predicts many prepared
+for the command line's batches, see `mnist_app.serving.batch`), `read_prepared()` predicts many prepared
 images in one batch.
 """
 
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_app import explain, inference, preprocess, segment, service
+from mnist_app.images import explain, preprocess, segment
+from mnist_app.network import inference
 
 UNSURE_BELOW = 0.80  # a digit read with less confidence than this is flagged "not sure"
 MAX_DIGIT_ASPECT = 2.5  # ink over 2.5 times wider than tall is several characters (1 MNIST digit in 12,000 is)
@@ -188,7 +189,7 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     """Predict every digit of many prepared images in one batch, calibrate them together, and decide.
 
     The decision is the same for every face: a piece whose most likely digit gets less of the network's
-    probability than `predictor.reject_below` (fitted by mnist_app.decision) is not a digit. A single digit
+    probability than `predictor.reject_below` (fitted by mnist_app.measure.decision) is not a digit. A single digit
     then reads "no digit found" with the reason; a number leaves such pieces out and says so.
     """
     fields = [field_ for item in prepared for field_ in item.fields]
@@ -223,12 +224,10 @@ def _decided(shown: Reading, predictor: inference.Predictor) -> Reading:
     return Reading(kept, shown.decoded, [*shown.notes, note], None, True, rejected=left_out)
 
 
-def read(source, *, number: bool = False, predictor: inference.Predictor | None = None) -> Reading:
-    """Read one image: a digit, or with `number=True` a whole number (ImageError if it cannot be read).
-
-    Without a predictor, the process-wide one of `mnist_app.service` is used.
-    """
-    return read_prepared([prepare(source, number=number)], predictor or service.predictor())[0]
+def read(source, *, predictor: inference.Predictor, number: bool = False) -> Reading:
+    """Read one image with `predictor`: a digit, or with `number=True` a whole number (ImageError if it cannot
+    be read). The dashboard passes the process-wide predictor of `mnist_app.serving.service`."""
+    return read_prepared([prepare(source, number=number)], predictor)[0]
 
 
 def annotate(display: Image.Image, original_size: tuple[int, int], digits: list[Digit]) -> Image.Image:

@@ -1,6 +1,6 @@
 """Whole numbers: which pieces of ink make up which digit.
 
-The strokes' connected pieces, labelled once by `mnist_app.preprocess.find_strokes`, are grouped into
+The strokes' connected pieces, labelled once by `mnist_app.images.preprocess.find_strokes`, are grouped into
 digits: pieces of one broken digit (a 5's detached top bar, a 4 drawn in two strokes) are merged when
 they overlap horizontally, are small and close, or sit one above the other; one piece much wider than
 tall is several touching digits, cut at the columns with the least ink near where the boundaries should be.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_app import preprocess
+from mnist_app.images import preprocess
 
 MERGE_OVERLAP = 0.5  # horizontal overlap, as a share of the narrower piece, that makes two pieces one digit
 SMALL_PIECE = 0.4  # a piece shorter than this share of the typical digit height ...

@@ -1,15 +1,15 @@
 """The decision every face shares: is this a digit at all, and how sure may the app say it is.
 
 Two numbers, fitted after training on held-out images that look like what users send -- never on the
-MNIST test set:
+MNIST test set (the fitting is mnist_app.training.calibrate; what it chooses on is here):
 
 - `reject_below`: a reading whose most likely digit gets less of the network's probability than this is
   "no digit found" (the network was trained to spread its probability over all ten digits for non-digits,
-  see mnist_app.userstyle). It is the highest value that still answers at least 99.7 % of the validation
-  split's MNIST digits and 99 % of them in every user style (except the ambiguous ones,
+  see mnist_app.training.userstyle). It is the highest value that still answers at least 99.7 % of the
+  validation split's MNIST digits and 99 % of them in every user style (except the ambiguous ones,
   robustness.AMBIGUOUS_STYLES, where "not sure" is a fair answer).
-- `temperature`: the confidence calibration (mnist_app.calibration), fitted on the same mix of validation
-  digits, plain and in the user styles, rather than on clean MNIST alone.
+- `temperature`: the confidence calibration (mnist_app.measure.calibration), fitted on the same mix of
+  validation digits, plain and in the user styles, rather than on clean MNIST alone.
 
 The validation mix: the 5,000 MNIST validation digits; the same digits (and pen-written 1s, 7s and 4s)
 drawn in every robustness style with seeds of their own; non-digits in the training fonts with a seed of
@@ -19,13 +19,14 @@ rejection rates) are reported only: nothing is chosen on them. Stored in metrics
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_app import calibration, data, negatives, preprocess, reading, robustness
 from mnist_app.errors import ImageError
+from mnist_app.images import preprocess, reading
+from mnist_app.measure import calibration, negatives, robustness
+from mnist_app.store import data
 
 MNIST_ANSWERED = 0.997  # share of the validation MNIST digits the rejection must leave answered ...
 STYLE_ANSWERED = 0.99  # ... and of the validation digits in each user style (a margin under the issue's 2 %)
@@ -54,7 +55,7 @@ class Mix:
         return self.probabilities[keep], self.labels[keep]
 
 
-def _mix(predictor, named: list[tuple[str, int, object]]) -> Mix:
+def mix_of(predictor, named: list[tuple[str, int, object]]) -> Mix:
     """Prepare (name, label, source) items through the reading path; predict the ones with a digit."""
     fields, labels, groups, refused, sizes, digit_groups = [], [], [], {}, {}, set()
     for group, label, source in named:
@@ -88,14 +89,14 @@ def validation_mix(predictor, per_style: int = 150, per_kind: int = 100, digits:
     others = negatives.build(per_kind, VALIDATION_NEGATIVE_SEED, negatives.training_fonts())
     items = (_mnist_items(x_val, y_val) + [(case.style, case.label, case.payload) for case in styles]
              + [(item.kind, -1, item.payload) for item in others])
-    return _mix(predictor, items)
+    return mix_of(predictor, items)
 
 
 def test_mix(predictor, per_style: int = 200, digits: int = 10_000) -> Mix:
     """MNIST test digits and the user-style test set, for the reported figures (never for choosing)."""
     test_set = data.load_test_set()
     cases = robustness.build_cases(test_set.x_test, test_set.y_test, per_style=per_style)
-    return _mix(predictor, _mnist_items(test_set.x_test[:digits], test_set.y_test[:digits])
+    return mix_of(predictor, _mnist_items(test_set.x_test[:digits], test_set.y_test[:digits])
                 + [(case.style, case.label, case.payload) for case in cases])
 
 
@@ -106,7 +107,7 @@ def answered(mix: Mix, threshold: float) -> dict[str, float]:
             for group in sorted(mix.digit_groups)}
 
 
-def _with_goal(groups: np.ndarray) -> np.ndarray:
+def with_goal(groups: np.ndarray) -> np.ndarray:
     """True for the images of groups held to a goal (all but robustness.AMBIGUOUS_STYLES)."""
     return ~np.isin(groups, robustness.AMBIGUOUS_STYLES)
 
@@ -135,72 +136,6 @@ def handled(mix: Mix, threshold: float, temperature: float) -> dict[str, float]:
     confident = (best >= threshold) & (confidence >= reading.UNSURE_BELOW)
     return {group: 1.0 - float(np.sum((mix.groups == group) & confident)) / size
             for group, size in sorted(mix.sizes.items()) if group not in mix.digit_groups}
-
-
-QUICK = {"validation": dict(per_style=20, per_kind=20, digits=1000), "test": dict(per_style=20, digits=2000),
-         "negatives": 20}  # the sizes for quick runs (training with --limit: smoke tests)
-
-
-def fit(predictor, log=print, quick: bool = False) -> dict:
-    """Fit the rejection threshold and the temperature on the validation mix; measure both on the test side.
-
-    Returns {"decision": ..., "calibration": ...}, the two sections of metrics.json the predictor and the
-    Evaluation page read. `quick` uses a fifth of the images (less precise figures, for smoke runs).
-    """
-    log("Fitting the decision on the validation mix (validation digits, user styles, non-digits)...")
-    validation = validation_mix(predictor, **(QUICK["validation"] if quick else {}))
-    threshold = choose_threshold(validation)
-    kept = ((validation.labels >= 0) & (validation.probabilities.max(axis=1) >= threshold)
-            & _with_goal(validation.groups))  # ambiguous shapes: a careful reader gets them wrong too
-    val_probabilities, val_labels = validation.select(kept)
-    temperature = calibration.fit_temperature(val_probabilities, val_labels)
-    val_calibrated = calibration.apply_temperature(val_probabilities, temperature)
-    log("Measuring on the test side (reported only)...")
-    test = test_mix(predictor, **(QUICK["test"] if quick else {}))
-    others = negatives.build(QUICK["negatives"] if quick else 100, TEST_NEGATIVE_SEED, robustness.available_fonts())
-    negative_test = _mix(predictor, [(item.kind, -1, item.payload) for item in others])
-    answered_test = test.probabilities.max(axis=1) >= threshold
-    mnist_probabilities, mnist_labels = test.select((test.groups == "mnist") & answered_test)
-    style_probabilities, style_labels = test.select((test.groups != "mnist") & _with_goal(test.groups)
-                                                    & answered_test)
-    mnist_calibrated = calibration.apply_temperature(mnist_probabilities, temperature)
-    style_calibrated = calibration.apply_temperature(style_probabilities, temperature)
-    ece = calibration.expected_calibration_error
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return {
-        "decision": {
-            "reject_below": threshold,
-            "method": "the highest threshold on the network's top probability that still answers 99.7 % of the "
-                      "validation MNIST digits and 99 % of them in every user style (ambiguous styles aside)",
-            "quick": quick,
-            "validation_answered": answered(validation, threshold),
-            "validation_non_digits_handled": handled(validation, threshold, temperature),
-            "test_answered": answered(test, threshold),
-            "test_non_digits_handled": handled(negative_test, threshold, temperature),
-            "date": now,
-        },
-        "calibration": {
-            "method": "temperature scaling fitted (NLL) on validation digits, plain and in the user styles "
-                      "(ambiguous styles aside)",
-            "temperature": round(float(temperature), 5),
-            "bins": calibration.BINS,
-            "test_ece_before": ece(mnist_probabilities, mnist_labels),
-            "test_ece_after": ece(mnist_calibrated, mnist_labels),
-            "test_nll_before": calibration.negative_log_likelihood(mnist_probabilities, mnist_labels),
-            "test_nll_after": calibration.negative_log_likelihood(mnist_calibrated, mnist_labels),
-            "user_styles_ece_before": ece(style_probabilities, style_labels),
-            "user_styles_ece_after": ece(style_calibrated, style_labels),
-            "validation_ece_before": ece(val_probabilities, val_labels),
-            "validation_ece_after": ece(val_calibrated, val_labels),
-            "validation_nll_before": calibration.negative_log_likelihood(val_probabilities, val_labels),
-            "validation_nll_after": calibration.negative_log_likelihood(val_calibrated, val_labels),
-            "reliability_before": calibration.reliability(mnist_probabilities, mnist_labels),
-            "reliability_after": calibration.reliability(mnist_calibrated, mnist_labels),
-            "user_styles_reliability_before": calibration.reliability(style_probabilities, style_labels),
-            "user_styles_reliability_after": calibration.reliability(style_calibrated, style_labels),
-            "date": now,
-        },
-    }
 
 
 def summary(metrics: dict) -> str:

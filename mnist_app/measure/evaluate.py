@@ -6,7 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import calibration, config, data, inference, preprocess, results
+from mnist_app import config
+from mnist_app.images import preprocess
+from mnist_app.measure import calibration
+from mnist_app.network import inference
+from mnist_app.store import data, results
 
 MISCLASSIFIED_KEPT = 200
 

@@ -7,8 +7,8 @@
 - `thick()`, `thin()`, `hollow()` and `slanted()` turn the ink of any digit into a marker's, a fine
   pen's, an outline's or a slanted one.
 
-`mnist_app.robustness` uses them to build test images from MNIST *test* digits and its own seeds;
-training (`mnist_app.userstyle`) uses the training digits and other seeds.
+`mnist_app.measure.robustness` uses them to build test images from MNIST *test* digits and its own seeds;
+training (`mnist_app.training.userstyle`) uses the training digits and other seeds.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mnist_app import handwriting, reading
+from mnist_app.images import reading
+from mnist_app.measure import handwriting
 
 KINDS = ("letters", "symbols", "shapes", "scribbles", "textures", "photos", "camera-frames", "text-lines")
 # Letters and symbols that a person would take for a digit are no test of a digit reader's honesty.

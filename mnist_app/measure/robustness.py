@@ -3,7 +3,7 @@
 Each style imitates something users actually send: MNIST *test* digits pasted off-centre at many
 sizes on a canvas, inked on paper, photographed on tinted paper under uneven light and saved as JPEG,
 saved as transparent PNGs, and digits typeset in handwriting fonts; and the ways real people's
-writing differs from MNIST's writers (`mnist_app.handwriting`): the European 1 with a long flag and a
+writing differs from MNIST's writers (`mnist_app.measure.handwriting`): the European 1 with a long flag and a
 base, the 7 with a crossbar, the open-top 4 (written with a pen from templates, not from MNIST), MNIST
 test digits written with a marker, with a fine pen, as outlines, slanted by 20-32 degrees, and small
 in a big photo. `python -m mnist_app robustness` prints the accuracy per style for the project's
@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mnist_app import handwriting, preprocess, reading, service
+from mnist_app.images import preprocess, reading
+from mnist_app.measure import handwriting
+from mnist_app.network import inference
 
 STYLES = ("canvas-offcentre", "paper-inverted", "photo-tinted-jpeg", "transparent-png", "handwriting-fonts")
 # The styles of real handwriting MNIST's writers rarely used (issue "answers a person can trust").
@@ -235,7 +237,7 @@ def naive_input(payload: bytes) -> np.ndarray:
 
 
 def read_cases(cases: list[Case], predictor) -> list:
-    """Every case read the app's way (mnist_app.reading), in order."""
+    """Every case read the app's way (mnist_app.images.reading), in order."""
     return reading.read_prepared([reading.prepare(case.payload) for case in cases], predictor)
 
 
@@ -260,7 +262,7 @@ def figures(cases: list[Case], readings: list, predictor) -> dict:
 
 def measure(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 200, predictor=None, seed: int = 0) -> dict:
     """Accuracy per style of the project's preprocessing and of the plain resize, on one model."""
-    predictor = predictor or service.predictor()
+    predictor = predictor or inference.Predictor()
     cases = build_cases(x_test, y_test, per_style=per_style, seed=seed)
     return figures(cases, read_cases(cases, predictor), predictor)
 
@@ -328,7 +330,7 @@ def build_number_cases(x_test, y_test, per_style: int = 100, seed: int = 1) -> l
 
 def measure_numbers(x_test, y_test, per_style: int = 100, predictor=None, seed: int = 1) -> dict:
     """Per style: whole numbers read exactly, digit count right, and digit accuracy where the count is right."""
-    predictor = predictor or service.predictor()
+    predictor = predictor or inference.Predictor()
     cases = build_number_cases(x_test, y_test, per_style, seed)
     results = {}
     for style in NUMBER_STYLES:

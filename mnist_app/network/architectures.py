@@ -1,4 +1,4 @@
-"""The networks this project can train, by name and in words (mnist_app.model builds them in Keras).
+"""The networks this project can train, by name and in words (mnist_app.training.model builds them in Keras).
 
 Kept apart from the Keras code so the dashboard and the command line can name and describe a network
 without importing TensorFlow; the Model page reads the architecture of the committed model from

@@ -1,12 +1,10 @@
 """The predictor: loads the model once and turns batches of 28x28 model inputs into probabilities.
 
-Two back-ends give the same answers:
-- "onnx" (the fast path, used by the dashboard and the CLI): ONNX Runtime running the ONNX export
-  of the committed Keras model. The export records the SHA-256 of the .h5 it came from, so a
-  retrained model is never answered by a stale export.
-- "keras" (the reference): the .h5 model called directly, `model(x, training=False)`, never
-  `model.predict` per image (Keras documents a large fixed cost per call).
-Both are safe to call from many threads at once, as Streamlit's shared cached resources are.
+It runs the model's ONNX export with ONNX Runtime (the fast path every face uses). The export records the
+SHA-256 of the .h5 it came from, so a retrained model is never answered by a stale export: a missing or stale
+export is a ModelFileError that names the command to export again. The Keras reference path (the .h5 called
+directly) is `mnist_app.training.reference.Predictor`, which needs TensorFlow: nothing here imports it.
+A predictor is safe to call from many threads at once, as Streamlit's shared cached resources are.
 """
 
 from __future__ import annotations
@@ -17,37 +15,26 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from mnist_app import calibration, config, results
+from mnist_app import config
 from mnist_app.errors import ModelFileError
+from mnist_app.store import results
 
-BACKENDS = ("auto", "onnx", "keras")
+BACKENDS = ("auto", "onnx", "keras")  # what --backend offers; "auto" and "keras" need mnist_app.training.reference
 BATCH_SIZE = 512
 ONNX_SOURCE_KEY = config.SOURCE_SHA256_KEY
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of every HDF5 file (the .h5 format)
+
+
+class StaleExportError(ModelFileError):
+    """The fast path cannot answer for this .h5: its ONNX export is missing, unreadable or another model's."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"Fast path unavailable: {problem}. Re-export with: python -m mnist_app export")
+        self.problem = problem
 
 
 def missing_model_message(path: Path) -> str:
     return f"No trained model at {path}. Train one with: {config.TRAIN_COMMAND_HINT}"
-
-
-class _KerasModel:
-    name = "keras"
-
-    def __init__(self, path: Path):
-        try:
-            import keras  # deferred: TensorFlow costs seconds and ~0.5 GB; only this reference path needs it
-
-            self.model = keras.models.load_model(path, compile=False)
-        except Exception as error:
-            raise ModelFileError(
-                f"The model file {path} could not be read ({type(error).__name__}: {str(error)[:200]}). "
-                f"Retrain it with: {config.TRAIN_COMMAND_HINT}") from None
-        input_shape = tuple(self.model.inputs[0].shape[1:])
-        output_shape = tuple(self.model.outputs[0].shape[1:])
-        _check_shapes(path, input_shape, output_shape)
-        self.parameters = int(self.model.count_params())
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model(batch, training=False))
 
 
 class OnnxModel:
@@ -64,7 +51,7 @@ class OnnxModel:
         except Exception as error:
             raise ModelFileError(f"The ONNX model {path} could not be read ({str(error)[:200]}).") from None
         model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
-        _check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
+        check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
         self.input_name = model_input.name
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.parameters = int(self.metadata.get("parameters", 0))
@@ -72,6 +59,16 @@ class OnnxModel:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         # InferenceSession.run is thread-safe (ONNX Runtime documents concurrent Run calls).
         return self.session.run(None, {self.input_name: batch})[0]
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Re-soften (T > 1) or sharpen (T < 1) probabilities: softmax(log(p) / T)."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def _figure(metrics: dict, section: str, name: str, default: float, bounds: tuple[float, float]) -> float:
@@ -84,7 +81,7 @@ def _figure(metrics: dict, section: str, name: str, default: float, bounds: tupl
     return value if bounds[0] <= value <= bounds[1] else default
 
 
-def _check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
+def check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
     if input_shape != config.INPUT_SHAPE or output_shape != (config.NUM_CLASSES,):
         raise ModelFileError(
             f"{path} is not an MNIST classifier: it takes {input_shape} and returns {output_shape}, "
@@ -94,9 +91,11 @@ def _check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
 class Predictor:
     """Loads the model once; predicts one image or many; thread-safe."""
 
-    def __init__(self, models_dir: Path | None = None, backend: str = "auto"):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}")
+    backends = ("onnx",)  # what this class can load (the reference predictor adds "keras" and "auto")
+
+    def __init__(self, models_dir: Path | None = None, backend: str = "onnx"):
+        if backend not in self.backends:
+            raise ValueError(f"backend must be one of {self.backends}")
         self.models_dir = Path(models_dir or config.MODELS_DIR)
         self.model_path = config.model_path(self.models_dir)
         if not self.model_path.is_file():
@@ -104,6 +103,10 @@ class Predictor:
         if self.model_path.stat().st_size == 0:
             raise ModelFileError(f"The model file {self.model_path} is empty. Retrain it with: "
                                  f"{config.TRAIN_COMMAND_HINT}")
+        with open(self.model_path, "rb") as handle:  # read without Keras: the file's signature, at least
+            if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+                raise ModelFileError(f"The model file {self.model_path} could not be read (it is not an HDF5 "
+                                     f"file). Retrain it with: {config.TRAIN_COMMAND_HINT}")
         self.notes: list[str] = []
         self.sha256 = results.file_sha256(self.model_path)  # ties the ONNX export to this very .h5
         self.model_id = self.sha256[:12]  # which model answered (kept with saved digits)
@@ -114,24 +117,17 @@ class Predictor:
         self.reject_below = _figure(metrics, "decision", "reject_below", 0.0, (0.0, 1.0))
 
     def _load(self, backend: str):
+        """The ONNX export of this very .h5, or a StaleExportError that says why not."""
         onnx_file = config.onnx_path(self.models_dir)
-        if backend in ("auto", "onnx"):
-            problem = None
-            if not onnx_file.is_file():
-                problem = f"no ONNX export at {onnx_file}"
-            else:
-                try:
-                    fast = OnnxModel(onnx_file)
-                except (ModelFileError, ImportError) as error:
-                    problem = str(error)
-                else:
-                    if fast.metadata.get(ONNX_SOURCE_KEY) == self.sha256:
-                        return fast
-                    problem = f"{onnx_file.name} was exported from a different {self.model_path.name}"
-            if backend == "onnx":
-                raise ModelFileError(f"Fast path unavailable: {problem}. Re-export with: python -m mnist_app export")
-            self.notes.append(f"Using the Keras reference path: {problem} (run `python -m mnist_app export`).")
-        return _KerasModel(self.model_path)
+        if not onnx_file.is_file():
+            raise StaleExportError(f"no ONNX export at {onnx_file}")
+        try:
+            fast = OnnxModel(onnx_file)
+        except ModelFileError as error:
+            raise StaleExportError(str(error)) from None
+        if fast.metadata.get(ONNX_SOURCE_KEY) != self.sha256:
+            raise StaleExportError(f"{onnx_file.name} was exported from a different {self.model_path.name}")
+        return fast
 
     @property
     def backend(self) -> str:
@@ -152,11 +148,11 @@ class Predictor:
         return np.concatenate(outputs).astype(np.float32)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        if self._backend.name == "onnx":
+        if getattr(self._backend, "thread_safe", True):
             return self._backend(batch)
-        with self._lock:  # Keras models are not documented as safe for concurrent calls
+        with self._lock:  # e.g. Keras models, not documented as safe for concurrent calls
             return self._backend(batch)
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Temperature-scaled probabilities (same argmax; confidences that match accuracy)."""
-        return calibration.apply_temperature(probabilities, self.temperature)
+        return apply_temperature(probabilities, self.temperature)

@@ -1,6 +1,6 @@
 """What a training run is asked to do: the recipe, its defaults and its command-line flags.
 
-Kept apart from `mnist_app.train` (which imports TensorFlow) so the command line can offer the flags, and
+Kept apart from `mnist_app.training.train` (which imports TensorFlow) so the command line can offer the flags, and
 the dashboard the choices, without loading TensorFlow.
 """
 
@@ -10,8 +10,9 @@ import argparse
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from mnist_app import architectures, config
+from mnist_app import config
 from mnist_app.errors import TrainingError
+from mnist_app.network import architectures
 
 
 @dataclass
@@ -27,9 +28,9 @@ class Recipe:
     validation_size: int = 5000  # images carved out of the training set for validation
     limit: int | None = None  # train on only this many training images (quick smoke runs)
     augment: bool = True
-    user_styles: bool = True  # also train on user-style digits and on non-digits (mnist_app.userstyle)
+    user_styles: bool = True  # also train on user-style digits and on non-digits (mnist_app.training.userstyle)
     negative_weight: float = 0.5  # how much a non-digit's "no digit in particular" counts against a digit
-    with_collection: bool = False  # also train on the digits people kept ("My digits", mnist_app.collection)
+    with_collection: bool = False  # also train on the digits people kept ("My digits", mnist_app.store.collection)
     fine_tune: bool = False  # start from the current model's weights instead of new networks
     track_test: bool = False  # record test accuracy per epoch: a report, never used to choose anything
     output_dir: Path = field(default_factory=lambda: config.MODELS_DIR)

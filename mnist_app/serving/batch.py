@@ -14,8 +14,8 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from mnist_app import reading
 from mnist_app.errors import ImageError
+from mnist_app.images import reading
 
 PARALLEL_FROM = 48  # inputs; below this one process is faster than starting workers
 CHUNK = 16  # inputs handed to a worker at a time

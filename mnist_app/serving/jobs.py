@@ -27,9 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import collection, config, data, inference, preprocess, reading, results, service
+from mnist_app import config
 from mnist_app.errors import TrainingError
-from mnist_app.recipe import Recipe
+from mnist_app.images import preprocess, reading
+from mnist_app.network import inference
+from mnist_app.network.recipe import Recipe
+from mnist_app.serving import service
+from mnist_app.store import collection, data, results
 
 SETTING = "MNIST_APP_TRAINING"
 # The files that make a model: promoted and restored together.

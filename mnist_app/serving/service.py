@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import config, data, evaluate, inference, results
+from mnist_app import config
+from mnist_app.measure import evaluate
+from mnist_app.network import inference
+from mnist_app.store import data, results
 
 _cache: dict[str, tuple[tuple, object]] = {}
 _locks: dict[str, threading.Lock] = {}
@@ -60,7 +63,7 @@ def _model_files(models_dir: Path) -> tuple:
     return _stamp(config.model_path(models_dir), config.onnx_path(models_dir), config.metrics_path(models_dir))
 
 
-PROMOTING = ".promoting"  # mnist_app.jobs puts this in the models folder while it swaps a model's files in
+PROMOTING = ".promoting"  # mnist_app.serving.jobs puts this in the models folder while it swaps a model's files in
 
 
 def predictor(models_dir: Path | None = None) -> inference.Predictor:

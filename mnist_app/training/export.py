@@ -25,7 +25,12 @@ import tensorflow as tf
 import tf2onnx
 from ai_edge_litert.interpreter import Interpreter
 
-from mnist_app import config, data, evaluate, inference, model as networks, preprocess, results
+from mnist_app import config
+from mnist_app.images import preprocess
+from mnist_app.measure import evaluate
+from mnist_app.network import inference
+from mnist_app.store import data, results
+from mnist_app.training import model as networks
 
 PROBABILITY_TOLERANCE = 1e-4
 ONNX_OPSET = 17
@@ -76,7 +81,7 @@ def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None
     proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET)
     for key, value in ((inference.ONNX_SOURCE_KEY, results.file_sha256(config.model_path(models_dir))),
                        ("parameters", str(int(model.count_params()))),
-                       ("exported_by", "mnist_app.export.export_onnx")):
+                       ("exported_by", "mnist_app.training.export.export_onnx")):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     target = config.onnx_path(models_dir)

@@ -1,6 +1,6 @@
 """The CNN architectures, one `build_model()` that reads like the README's architecture table.
 
-Every network takes the output of `mnist_app.preprocess`: float32 images of shape (28, 28, 1) with
+Every network takes the output of `mnist_app.images.preprocess`: float32 images of shape (28, 28, 1) with
 ink = 1.0 on a background of 0.0, and returns 10 softmax probabilities.
 """
 
@@ -10,7 +10,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from mnist_app import architectures, config
+from mnist_app import config
+from mnist_app.network import architectures
 
 INPUT_SHAPE = config.INPUT_SHAPE
 ARCHITECTURES = architectures.NAMES

@@ -1,13 +1,13 @@
 """Training: build the data, fit the networks, evaluate the model, write the results, run the export step.
 
 `run(recipe)` (behind `python -m mnist_app train` and `scripts/train.py`) writes, into the recipe's
-output folder (default `models/`), through `mnist_app.results`:
+output folder (default `models/`), through `mnist_app.store.results`:
 - `mnist_cnn_model.h5`: the model the dashboard loads;
 - `history.json`: per network and epoch, loss, accuracy, val_loss, val_accuracy, learning rate, seconds;
 - `metrics.json`: test-set figures, per-class scores, confusion matrix, calibration, how the model was made;
-and then calls the export step (`mnist_app.export.prepare_serving`: the verified ONNX file, the layer table,
-the test-set report) and the decision (mnist_app.decision: the "no digit" threshold and the confidence
-temperature, fitted on held-out user-style images). The test set is only ever used for the final report,
+and then calls the export step (`mnist_app.training.export.prepare_serving`: the verified ONNX file, the layer
+table, the test-set report) and fits the decision (mnist_app.training.calibrate: the "no digit" threshold and the
+confidence temperature, fitted on held-out user-style images). The test set is only ever used for the final report,
 never to choose anything.
 """
 
@@ -26,11 +26,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_app import augment, calibration, config, data, decision, evaluate, export, inference
-from mnist_app import model as networks
-from mnist_app import collection, preprocess, results, userstyle
-from mnist_app.recipe import Recipe
-
+from mnist_app import config
+from mnist_app.images import preprocess
+from mnist_app.measure import calibration, decision, evaluate
+from mnist_app.network import inference
+from mnist_app.network.recipe import Recipe
+from mnist_app.store import collection, data, results
+from mnist_app.training import augment, calibrate, export, userstyle
+from mnist_app.training import model as networks
 
 COLLECTION_SHARE = 0.05  # of a training epoch, for the digits of My digits (--with-collection)
 
@@ -309,7 +312,7 @@ def run(recipe: Recipe, command: str, log: Callable[[str], None] = print, callba
         f"{exported['images']} test images.")
     step("deciding", "the 'no digit' threshold and the confidence scale")
     # "No digit" and the confidence scale (a quick run, with --limit, fits them on fewer images).
-    metrics.update(decision.fit(inference.Predictor(output_dir), log=log, quick=bool(recipe.limit)))
+    metrics.update(calibrate.fit(inference.Predictor(output_dir), log=log, quick=bool(recipe.limit)))
     results.save_metrics(metrics, output_dir)
     step("done", f"test accuracy {metrics['test_accuracy']:.2%}")
     log(decision.summary(metrics))

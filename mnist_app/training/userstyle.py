@@ -6,7 +6,7 @@ digits; and MNIST has no "not a digit". This module makes, from the MNIST *train
 - digits written the ways people write: the European 1 and the crossed 7 (strokes added to real MNIST 1s
   and 7s, so the test set's pen-drawn templates stay a different generator), marker-thick, fine-pen,
   outlined (hollow) and slanted digits;
-- non-digits (`mnist_app.negatives`) in fonts and seeds the test set does not use, of six of its eight
+- non-digits (`mnist_app.measure.negatives`) in fonts and seeds the test set does not use, of six of its eight
   kinds (camera frames and lines of text are kept out, to measure how the rejection generalises);
 
 every one drawn as a whole image and passed through the app's own reading path (`reading.prepare`), so
@@ -26,8 +26,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from mnist_app import config, handwriting, negatives, reading, robustness
+from mnist_app import config
 from mnist_app.errors import ImageError
+from mnist_app.images import reading
+from mnist_app.measure import handwriting, negatives, robustness
 
 VERSION = 2  # bump when the recipe below changes: the cache is rebuilt
 NEGATIVE = -1

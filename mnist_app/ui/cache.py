@@ -1,4 +1,4 @@
-"""Data the pages share or remember: the server's shared predictor and test-set figures (mnist_app.service),
+"""Data the pages share or remember: the server's shared predictor and test-set figures (mnist_app.serving.service),
 the result files, and each session's readings, remembered by content so a rerun never reads an image twice."""
 
 from __future__ import annotations
@@ -10,8 +10,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from mnist_app import collection, config, data, inference, reading, results, robustness, service
+from mnist_app import config
 from mnist_app.errors import ImageError
+from mnist_app.images import reading
+from mnist_app.measure import robustness
+from mnist_app.network import inference
+from mnist_app.serving import service
+from mnist_app.store import collection, data, results
 
 READINGS_KEPT = 64  # per session: a reading holds a picture of up to 480x480
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from mnist_app import inference, service
 from mnist_app.errors import ModelFileError
+from mnist_app.network import inference
+from mnist_app.serving import service
 from mnist_app.ui import cache
 
 
@@ -80,6 +81,11 @@ def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
         return None
     try:
         return cache.predictor()
+    except inference.StaleExportError as error:  # the dashboard answers with the fast path only
+        st.warning(f"**The model's fast path is out of date.** {error.problem}.\n\nExport it again from the "
+                   "project folder with:\n\n```\npython -m mnist_app export\n```\n(`make run` does it before "
+                   "serving), then reload this page.", icon=":material/warning:")
+        return None
     except ModelFileError as error:
         model_missing_notice(str(error))
         return None

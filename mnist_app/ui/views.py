@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mnist_app import charts, explain, reading
 from mnist_app.errors import ImageError
-from mnist_app.ui import cache
+from mnist_app.images import explain, reading
+from mnist_app.ui import cache, charts
 from mnist_app.ui.chrome import flex_item
 
 PICTURE = 168  # pixels: every model pixel a crisp 6x6 block
