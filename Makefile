@@ -6,13 +6,13 @@ PORT ?= 8501
 # The project is installed in editable mode, its versions pinned by the requirements files (the locks).
 LOCKS := -c requirements.txt -c requirements-train.txt
 
-.PHONY: run test setup setup-dev data model train export bench robustness browser clean-venv
+.PHONY: run test setup setup-dev data model train export bench robustness browser services clean-venv
 
 # The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
 	$(PY) -m mnist_app serve --server.port $(PORT) $(ARGS)
 
-test: setup-dev data model browser
+test: setup-dev data model browser services
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
@@ -54,9 +54,15 @@ bench: setup-dev data model browser
 robustness: setup data model
 	$(PY) -m mnist_app robustness
 
-# Debian's Chromium for the browser tests (Playwright never downloads one here).
+# Debian's Chromium for the browser tests (Playwright never downloads one here), and the handwriting fonts the
+# robustness tests typeset digits in (mnist_app/measure/fonts.txt).
+FONTS = $(shell grep -v '^\#' mnist_app/measure/fonts.txt | cut -d' ' -f1 | sort -u)
 browser:
-	@bash scripts/install_browser.sh
+	@bash scripts/install_debian.sh chromium chromium-driver $(FONTS)
+
+# Debian's PostgreSQL: the tests start real servers of their own on 127.0.0.1 (never a mock).
+services:
+	@bash scripts/install_debian.sh postgresql
 
 clean-venv:
 	rm -rf $(VENV)

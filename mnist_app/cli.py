@@ -1,5 +1,5 @@
-"""`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, collection, serve,
-robustness.
+"""`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, collection, models,
+trainer, serve, robustness.
 
 `predict`, `evaluate` and `data` must start like a command: TensorFlow (training, exports) and
 Streamlit (serve) are imported inside the commands that need them, never at the top of this module.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -22,8 +23,8 @@ from mnist_app.images import explain, fetch, preprocess, reading
 from mnist_app.measure import decision, evaluate, robustness
 from mnist_app.network import inference
 from mnist_app.network import recipe as recipes
-from mnist_app.serving import batch, service
-from mnist_app.store import collection, data, results
+from mnist_app.serving import batch
+from mnist_app.store import data, results
 
 PREDICT_CHUNK = 256  # inputs predicted together; bounds memory for huge path lists
 
@@ -37,19 +38,37 @@ def _read_source(item: str):
     return fetch.fetch_image_bytes(item).content if _is_url(item) else item
 
 
-def _predictor(backend: str) -> inference.Predictor:
-    """The predictor a command asked for. The fast path needs no TensorFlow; "keras", and "auto" when the ONNX
-    export is missing or stale, load the Keras reference path (mnist_app.training.reference)."""
+def shared_folder() -> Path:
+    """The model everyone reads with: the committed one (models/), unless an admin shared another. The store is
+    asked only when there is one (a fresh checkout has none, and `predict` makes none), as it is: a store not yet
+    migrated has no shared model."""
+    if not config.store_exists():
+        return Path(config.MODELS_DIR)
+    import sqlalchemy  # deferred, like the store: SQLAlchemy costs ~0.1 s, only worth it when there is a store
+
+    from mnist_app.store import database, registry
+
+    try:
+        return registry.folders(database.engine(migrate=False), None)[0]
+    except sqlalchemy.exc.DBAPIError:  # no such table yet
+        return Path(config.MODELS_DIR)
+
+
+def _predictor(backend: str, folder: Path | None = None) -> inference.Predictor:
+    """The predictor a command asked for, of the shared model by default. The fast path needs no TensorFlow;
+    "keras", and "auto" when the ONNX export is missing or stale, load the Keras reference path
+    (mnist_app.training.reference)."""
+    folder = folder or shared_folder()
     if backend == "onnx":
-        return inference.Predictor()
+        return inference.Predictor(folder)
     if backend == "auto":
         try:
-            return inference.Predictor()
+            return inference.Predictor(folder)
         except inference.StaleExportError:
             pass  # the .h5 is there, its export is not current: Keras answers instead (with a note)
     from mnist_app.training import reference  # TensorFlow: only the reference path needs it
 
-    return reference.Predictor(backend=backend)
+    return reference.Predictor(folder, backend=backend)
 
 
 def command_data(args) -> int:
@@ -182,7 +201,7 @@ def command_calibrate(args) -> int:
         raise MnistAppError(f"No {config.metrics_path()} to update. Train first: {config.TRAIN_COMMAND_HINT}")
     from mnist_app.training import calibrate  # SciPy: only fitting needs it
 
-    metrics.update(calibrate.fit(_predictor(args.backend), log=print))
+    metrics.update(calibrate.fit(_predictor(args.backend, config.MODELS_DIR), log=print))  # the committed model
     results.save_metrics(metrics)
     print(decision.summary(metrics))
     return 0
@@ -196,17 +215,31 @@ def command_robustness(args) -> int:
 
 
 def command_collection(args) -> int:
-    kept = collection.Collection()
+    """The server's command line is an admin: everyone's digits, or one workspace's with --owner."""
+    from mnist_app.serving import people  # deferred: the store (SQLAlchemy), only for the commands that use it
+    from mnist_app.store import collection
+
+    server = people.server().access
+    kept = (collection.Collection(collection.Access(args.owner), everyone=False) if args.owner
+            else collection.Collection(server, everyone=True))
     if args.action == "stats":
         figures = kept.stats()
         if args.json:
             print(json.dumps(figures))
         else:
-            print(f"{figures['digits']} digits in {figures['path']}; {figures['wrong_when_saved']} were answered wrong "
-                  "when kept.")
+            print(f"{figures['digits']} digits ({kept.where}) in {figures['store']}; {figures['wrong_when_saved']} "
+                  "were answered wrong when kept.")
             print("per label: " + ", ".join(f"{digit}: {count}" for digit, count in figures["per_label"].items()))
             print("per source: " + (", ".join(f"{source}: {count}" for source, count in figures["per_source"].items())
                                     or "-"))
+            if "per_owner" in figures:
+                print("per workspace: " + (", ".join(f"{owner}: {count}" for owner, count in
+                                                     figures["per_owner"].items()) or "-"))
+        return 0
+    if args.action == "delete":
+        if not args.owner:
+            raise MnistAppError("say whose digits to delete: --owner OWNER (see `collection stats`)")
+        print(f"Deleted {kept.clear()} digits of {args.owner}.")
         return 0
     if not (args.npz or args.zip):
         raise MnistAppError("say where to write: --npz FILE (MNIST-format arrays) and/or --zip FILE (PNGs + CSV)")
@@ -217,12 +250,70 @@ def command_collection(args) -> int:
     return 0
 
 
+def command_models(args) -> int:
+    """Every model people trained, and which one everyone reads with (the server's command line is an admin)."""
+    from mnist_app.serving import people  # deferred: the store (SQLAlchemy), only for the commands that use it
+    from mnist_app.store import registry
+
+    models = registry.Registry(people.server().access)
+    if args.action == "list":
+        shared = models.shared()
+        listed = models.models()
+        if args.json:
+            print(json.dumps({"shared": shared.id if shared else None, "models": [
+                {"id": m.id, "owner": m.owner, "created": m.created, "description": m.description, "arch": m.arch,
+                 "networks": m.networks, "parameters": m.parameters, "test_accuracy": m.test_accuracy,
+                 "location": m.location} for m in listed]}))
+            return 0
+        print(f"shared: {shared.id + ' (' + shared.description + ')' if shared else 'the committed model'}"
+              f" [{config.MODELS_DIR if shared is None else shared.location}]")
+        for m in listed:
+            accuracy = f"{m.test_accuracy:.2%}" if m.test_accuracy else "-"
+            print(f"{m.id}  {m.created[:16]}  {m.owner:<40} {accuracy:>7}  {m.networks or 1} x {m.arch}  "
+                  f"{m.description}")
+        return 0
+    if args.action == "promote":
+        if not args.id:
+            raise MnistAppError("say which model: mnist-app models promote ID (see `mnist-app models list`)")
+        models.share(None if args.id == "committed" else args.id)
+        print(f"Everyone now reads with {'the committed model' if args.id == 'committed' else args.id}.")
+        return 0
+    if not args.id:
+        raise MnistAppError("say which model: mnist-app models delete ID")
+    print(f"Deleted {args.id}." if models.delete(args.id) else f"No model {args.id}.")
+    return 0
+
+
+def command_trainer(args) -> int:
+    """A trainer: claims training jobs from the queue and runs them until stopped (Ctrl-C or SIGTERM)."""
+    import signal
+    import threading
+
+    from mnist_app.serving import trainer  # deferred: the store (SQLAlchemy), only for the commands that use it
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        trainer.Trainer(log=lambda message: print(message, flush=True)).run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
 def command_serve(args) -> int:
-    """The dashboard, warmed: `streamlit run Home.py` in this process, after starting the warm-up thread."""
+    """The dashboard, warmed: Streamlit serving Home.py (through mnist_app/ui/asgi.py, which gives every browser
+    its workspace cookie) in this process, after starting the warm-up thread and, unless trainers run elsewhere,
+    a trainer thread."""
     from streamlit.web import cli as streamlit_cli  # only this command runs Streamlit
 
-    service.warm_up_in_background(log=lambda message: print(message, file=sys.stderr, flush=True))
-    sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "Home.py"), *args.streamlit_options]
+    from mnist_app.serving import service, trainer  # deferred with Streamlit: the store, SQLAlchemy
+
+    os.chdir(config.PROJECT_ROOT)  # .streamlit/ (settings and secrets) is the project's, wherever this started
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    service.warm_up_in_background(log=log)
+    trainer.start_embedded(log=log)
+    sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "mnist_app" / "ui" / "asgi.py"),
+                *args.streamlit_options]
     return streamlit_cli.main()
 
 
@@ -268,12 +359,24 @@ def build_parser() -> argparse.ArgumentParser:
                                             "`streamlit run`, e.g. --server.port 8502.")
     serve.set_defaults(run=command_serve)  # its unknown options are passed on to `streamlit run` (see main)
 
-    kept = commands.add_parser("collection", help="the digits kept in My digits: statistics, or export them")
-    kept.add_argument("action", choices=("stats", "export"))
+    kept = commands.add_parser("collection", help="the digits kept in My digits: statistics, export, delete "
+                                                  "(everyone's, or one workspace's with --owner)")
+    kept.add_argument("action", choices=("stats", "export", "delete"))
+    kept.add_argument("--owner", metavar="OWNER", help="one workspace's digits only (delete needs it)")
     kept.add_argument("--npz", metavar="FILE", help="export: MNIST-format arrays x (N, 28, 28) and y (N,)")
     kept.add_argument("--zip", metavar="FILE", help="export: one PNG per digit and digits.csv")
     kept.add_argument("--json", action="store_true", help="stats: as one JSON object")
     kept.set_defaults(run=command_collection)
+
+    listing = commands.add_parser("models", help="the models people trained, and the shared one: list, promote ID "
+                                                 "(make it everyone's; 'committed' for the committed model), delete ID")
+    listing.add_argument("action", choices=("list", "promote", "delete"))
+    listing.add_argument("id", nargs="?", help="a model id (from `models list`)")
+    listing.add_argument("--json", action="store_true", help="list: as one JSON object")
+    listing.set_defaults(run=command_models)
+
+    commands.add_parser("trainer", help="run a trainer: claim training jobs from the queue and run them").set_defaults(
+        run=command_trainer)
 
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
     robust.add_argument("--per-style", type=int, default=200)

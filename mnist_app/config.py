@@ -37,6 +37,20 @@ IMAGE_SIZE = 28
 NUM_CLASSES = 10
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # what every network takes: one 28x28 grey channel
 
+# The store of what people keep (mnist_app.store.database): a SQLAlchemy URL, else this SQLite file.
+DATABASE_URL_SETTING = "MNIST_APP_DATABASE_URL"
+
+
+def collection_path() -> Path:
+    """The default store's SQLite file (MNIST_APP_COLLECTION names another)."""
+    return Path(os.environ.get("MNIST_APP_COLLECTION", DATA_DIR / "collection.sqlite"))
+
+
+def store_exists() -> bool:
+    """Whether there is a store to ask (a database URL is set, or the SQLite file was made)."""
+    return bool(os.environ.get(DATABASE_URL_SETTING)) or collection_path().is_file()
+
+
 DISPLAY_MAX_SIDE = 480  # pixels: the longest side of a picture shown back to the user or kept with a digit
 
 TRAIN_COMMAND_HINT = "make train   (or: python scripts/train.py)"

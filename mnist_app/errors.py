@@ -29,3 +29,15 @@ class TrainingError(MnistAppError, ValueError):
 
 class MnistDataError(MnistAppError, RuntimeError):
     """MNIST could not be loaded or did not pass verification."""
+
+
+class StoreError(MnistAppError, RuntimeError):
+    """The store (My digits, the models, the job queue) cannot be used: not a store, a newer schema, busy."""
+
+
+class AccessError(MnistAppError, PermissionError):
+    """Someone asked for what belongs to another workspace, or for an admin's right, without having it."""
+
+
+class LimitError(MnistAppError, ValueError):
+    """A workspace reached one of its limits (kept digits, training runs a day) or the server is busy."""

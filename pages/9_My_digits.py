@@ -1,22 +1,30 @@
-"""My digits: the digits people kept with the right label; the model checked on them; delete, export."""
+"""My digits: the digits this person kept with the right label; the model checked on them; delete, export.
+An admin can look at everyone's, and the page says so."""
 
 import numpy as np
 import streamlit as st
 
+from mnist_app.errors import StoreError
 from mnist_app.images import reading
-from mnist_app.store import collection
-from mnist_app.ui import cache, charts, chrome, views
+from mnist_app.ui import cache, charts, chrome, identity, views
 
 predictor = chrome.page("My digits")
-st.markdown("Digits you kept with **Save to my digits** under a result, labelled as you said. They stay on this "
-            "server (`data/collection.sqlite`) until you delete them; the **Train** page can teach the model with "
-            "them.")
+person = identity.required("keep digits")
+st.markdown("Digits you kept with **Save to my digits** under a result, labelled as you said. Only you see them "
+            "(and the server's admins); they stay until you delete them, and the **Train** page can teach the model "
+            "with them.")
+everyone = person.admin and st.toggle("Everyone's digits (admin)", key="my_digits_everyone",
+                                      help="As an admin you may see, export and delete every workspace's digits.")
 try:
-    kept = cache.my_digits()
+    kept = cache.my_digits(everyone=everyone)
     everything = kept.digits()
-except collection.CollectionError as error:
+except StoreError as error:
     st.error(str(error), icon=":material/block:")
     st.stop()
+if everyone:
+    owners = kept.stats().get("per_owner", {})
+    st.warning(f"**Everyone's digits**: {len(everything):,} digits of {len(owners)} workspaces. Exports and deletes "
+               "below apply to all of them.", icon=":material/admin_panel_settings:")
 if not everything:
     st.info("Nothing kept yet. Draw, upload or photograph a digit, then use **Save to my digits** under the "
             "result (with *Wrong, it is …* when the model got it wrong).", icon=":material/bookmark_add:")

@@ -62,7 +62,8 @@ def main() -> int:
                           "mnist_test_accuracy": results.load_metrics()["test_accuracy"]}}
     with tempfile.TemporaryDirectory(prefix="teach-") as work:
         work = Path(work)
-        kept = collection.Collection(work / "collection.sqlite")
+        store = f"sqlite:///{work / 'collection.sqlite'}"
+        kept = collection.Collection(collection.Access.server(), store)  # the command line keeps them as "local"
         for index in kept_half:
             shown = reading.read(payloads[index], predictor=current)
             seen = shown.first or (shown.rejected[0] if shown.rejected else None)
@@ -72,8 +73,9 @@ def main() -> int:
         print(f"Kept {kept.count()} seven-segment digits; fine-tuning the current model ({args.epochs} epochs)...",
               flush=True)
         started = time.perf_counter()
-        command = [sys.executable, "-m", "mnist_app", "train", "--fine-tune", "--with-collection", "--epochs",
-                   str(args.epochs), "--output-dir", str(work / "model"), "--verbose", "2"]
+        command = [sys.executable, "-m", "mnist_app", "train", "--fine-tune", "--with-collection", "--owner",
+                   collection.LOCAL_OWNER, "--epochs", str(args.epochs), "--output-dir", str(work / "model"),
+                   "--verbose", "2"]
         subprocess.run(command, check=True, cwd=config.PROJECT_ROOT,
                        env={**os.environ, "MNIST_APP_COLLECTION": str(work / "collection.sqlite")})
         tuned = inference.Predictor(work / "model")

@@ -1,7 +1,6 @@
 """A real browser (Playwright + Debian's Chromium) against a Streamlit server started by the test."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -15,10 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
 ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
-if not os.path.exists(server.CHROMIUM):
-    pytest.skip(f"{server.CHROMIUM} is missing: run `make browser` (apt-get install chromium)", allow_module_level=True)
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = server.browser_tests()
 
 
 @pytest.fixture(scope="module")

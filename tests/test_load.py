@@ -19,7 +19,7 @@ from tests.support import server
 from tests.support.canvas import DIGIT_STROKES, draw
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = server.browser_tests()
 DURATION_S = 30
 SESSIONS = (("draw", 2), ("upload", 2))
 MISSES = config.PROJECT_ROOT / "artifacts" / "load_misses"

@@ -1,7 +1,11 @@
-"""Teach it: correcting and keeping digits on the pages, My digits, and a training run through the Train page's
-machinery (a background process, progress, a candidate, compare, use it, bring the previous one back)."""
+"""Teach it, each person their own: correcting and keeping digits on the pages, My digits, and a training run
+queued from the Train page, run by a real trainer process, registered as its owner's model, compared, used by
+its owner alone."""
 
-import shutil
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -9,16 +13,31 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from mnist_app import config
-from mnist_app.errors import TrainingError
-from mnist_app.serving import jobs, service
-from mnist_app.store import collection, results
-from tests.support import images
+from mnist_app.errors import LimitError, TrainingError
+from mnist_app.serving import jobs, people, service
+from mnist_app.store import collection, database, registry, results
+from tests.support import images, server
 
 TIMEOUT = 120
 
 
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(config.PROJECT_ROOT / path), default_timeout=TIMEOUT)
+TOKENS: dict[str, str] = {}  # owner -> the token its browser's cookie would hold
+
+
+def visitor() -> people.Person:
+    """A new anonymous person; the test keeps their token, as their browser keeps its cookie."""
+    token = people.new_token()
+    person = people.anonymous(token)
+    TOKENS[person.owner] = token
+    return person
+
+
+def page(path: str, person: people.Person | None = None) -> AppTest:
+    """A page under AppTest, for an anonymous person (their cookie's token in the session)."""
+    at = AppTest.from_file(str(config.PROJECT_ROOT / path), default_timeout=TIMEOUT)
+    if person is not None:
+        at.session_state["_workspace_token"] = TOKENS[person.owner]
+    return at
 
 
 def texts(at: AppTest) -> str:
@@ -28,16 +47,22 @@ def texts(at: AppTest) -> str:
 
 
 @pytest.fixture()
-def my_digits(tmp_path, monkeypatch):
-    path = tmp_path / "collection.sqlite"
-    monkeypatch.setenv("MNIST_APP_COLLECTION", str(path))
-    return collection.Collection(path)
+def store(tmp_path, monkeypatch):
+    """A store, artifact folder and training folder of this test's own."""
+    monkeypatch.setenv("MNIST_APP_COLLECTION", str(tmp_path / "collection.sqlite"))
+    monkeypatch.setenv("MNIST_APP_ARTIFACTS", str(tmp_path / "models"))
+    monkeypatch.setenv("MNIST_APP_TRAINING_DIR", str(tmp_path / "training"))
+    service.forget_choice()
+    yield tmp_path
+    service.forget_choice()
+    database.dispose()
 
 
-def test_correct_a_prediction_keep_it_find_it_export_it_delete_it(mnist, my_digits):
+def test_correct_a_prediction_keep_it_find_it_export_it_delete_it(mnist, store):
+    person, other = visitor(), visitor()
     three = images.encode(Image.fromarray(255 - mnist.x_test[18]).resize((140, 140)))  # a test-set 3, on paper
     assert mnist.y_test[18] == 3
-    at = page("pages/2_Upload.py").run()
+    at = page("pages/2_Upload.py", person).run()
     at.file_uploader(key="upload_files").set_value(("three.png", three, "image/png")).run()
     assert at.metric[0].value == "3"
     assert at.button(key="upload_single_save").disabled  # nothing is kept before the person says what it is
@@ -45,93 +70,124 @@ def test_correct_a_prediction_keep_it_find_it_export_it_delete_it(mnist, my_digi
     at.pills(key="upload_single_label").set_value(8).run()
     at.button(key="upload_single_save").click().run()
     assert not at.exception
-    [kept] = my_digits.digits()
-    assert (kept.label, kept.prediction, kept.source) == (8, 3, "upload") and kept.wrong
+    mine = collection.Collection(person.access)
+    [kept] = mine.digits()
+    assert (kept.label, kept.prediction, kept.source, kept.owner) == (8, 3, "upload", person.owner) and kept.wrong
+    assert mine.original(kept.id) is None  # the picture only with "keep my picture too"
     assert at.button(key="upload_single_save").disabled  # kept once, not twice
 
-    listing = page("pages/9_My_digits.py").run()
+    elsewhere = page("pages/9_My_digits.py", other).run()  # another browser: none of it
+    assert "Nothing kept yet" in texts(elsewhere) and collection.Collection(other.access).count() == 0
+
+    listing = page("pages/9_My_digits.py", person).run()
     assert not listing.exception
     assert {m.label: m.value for m in listing.metric}["Digits kept"] == "1"
     assert "1 of 1 digits" in texts(listing)
     assert len(listing.get("download_button")) == 2
-    with np.load(__import__("io").BytesIO(my_digits.export_npz())) as arrays:
+    with np.load(__import__("io").BytesIO(mine.export_npz())) as arrays:
         assert list(arrays["y"]) == [8]
+    assert not listing.get("toggle") or all(t.key != "my_digits_everyone" for t in listing.get("toggle"))
     listing.button(key="my_digits_delete").click().run()
-    assert my_digits.count() == 0
+    assert mine.count() == 0
     assert "Nothing kept yet" in texts(listing)
 
 
-def test_a_right_answer_is_kept_with_its_own_label(mnist, my_digits):
-    at = page("pages/2_Upload.py").run()
+def test_keep_my_picture_too_keeps_the_picture(mnist, store):
+    person = visitor()
+    at = page("pages/2_Upload.py", person).run()
     at.file_uploader(key="upload_files").set_value(("d.png", images.encode(Image.fromarray(mnist.x_test[0])),
                                                     "image/png")).run()
     at.segmented_control(key="upload_single_verdict").set_value("Right").run()
+    at.checkbox(key="upload_single_picture").check().run()
     at.button(key="upload_single_save").click().run()
-    [kept] = my_digits.digits()
+    [kept] = collection.Collection(person.access).digits()
     assert kept.label == kept.prediction == mnist.y_test[0]
+    assert Image.open(__import__("io").BytesIO(collection.Collection(person.access).original(kept.id))).size == (28, 28)
+
+
+def test_an_admin_sees_everyones_digits_and_the_page_says_so(mnist, store, monkeypatch):
+    person, other = visitor(), visitor()
+    for who, count in ((person, 2), (other, 3)):
+        for index in range(count):
+            collection.Collection(who.access).add(mnist.x_test[index], int(mnist.y_test[index]), prediction=None,
+                                                  confidence=None, source="draw", session="s")
+    admin = people.Person("user:boss", "boss@example.com", signed_in=True, admin=True, email="boss@example.com")
+    monkeypatch.setattr("mnist_app.ui.identity.current", lambda: admin)
+    at = page("pages/9_My_digits.py").run()
+    assert "Nothing kept yet" in texts(at)  # an admin's own view is their own
+    at.toggle(key="my_digits_everyone").set_value(True).run()
+    assert not at.exception and "Everyone's digits" in texts(at) and "5 digits of 2 workspaces" in texts(at)
 
 
 @pytest.fixture()
-def sandbox(tmp_path, monkeypatch, my_digits, mnist):
-    """A copy of the committed model, a training folder and a collection of a few digits, all in tmp_path."""
-    models = tmp_path / "models"
-    models.mkdir()
-    for name in jobs.MODEL_FILES:
-        shutil.copy2(config.models_file(name), models / name)
-    monkeypatch.setattr(config, "MODELS_DIR", models)
-    monkeypatch.setenv("MNIST_APP_MODELS_DIR", str(models))
-    monkeypatch.setenv("MNIST_APP_TRAINING_DIR", str(tmp_path / "training"))
-    monkeypatch.setenv("MNIST_APP_EXPORT_AFTER_PROMOTE", "off")  # no background export into a temporary folder
-    for index in range(12):
-        my_digits.add(mnist.x_test[index], int(mnist.y_test[index]), prediction=int(mnist.y_test[index]),
-                      confidence=0.99, source="draw", session="test")
-    return models
+def trainer_process(store):
+    """A real trainer (`python -m mnist_app trainer`), a process of its own, stopped when the test ends."""
+    log = open(store / "trainer.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "mnist_app", "trainer"], cwd=config.PROJECT_ROOT,
+                               env={**os.environ, "MNIST_APP_TRAINER": "external"}, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    yield process
+    server.stop(process, timeout=30)
+    log.close()
 
 
 @pytest.mark.slow
-def test_a_training_run_through_the_train_page(sandbox):
-    committed = results.file_sha256(config.model_path(sandbox))
-    started = jobs.start(arch="small", epochs=1, limit=2000, with_collection=True)
-    assert started.running
-    with pytest.raises(TrainingError, match="one at a time"):
-        jobs.start(arch="small", epochs=1, limit=2000)
-    finished = jobs.wait(900)
-    assert finished.state == "finished", finished.log_tail
-    progress = finished.progress
-    assert progress["phase"] == "done" and progress["curves"][0]["epoch"] == 1 and progress["batches"] > 0
-    assert "Adding the 12 digits of My digits" in finished.log_tail
-    candidate = jobs.candidate_dir()
-    assert config.model_path(candidate).is_file() and config.onnx_path(candidate).is_file()
-    assert results.load_metrics(candidate)["arch"] == "small"
+def test_a_training_run_is_its_owners_alone(mnist, store, trainer_process, monkeypatch):
+    monkeypatch.setenv("MNIST_APP_TRAINER", "external")  # this test process is a web server; the trainer is apart
+    person, other = visitor(), visitor()
+    kept = collection.Collection(person.access)
+    for index in range(12):
+        kept.add(mnist.x_test[index], int(mnist.y_test[index]), prediction=int(mnist.y_test[index]),
+                 confidence=0.99, source="draw", session="test")
+    job = jobs.start(person, arch="small", epochs=1, limit=2000, with_collection=True)
+    assert job.state == "queued"
+    with pytest.raises(LimitError, match="one at a time"):
+        jobs.start(person, arch="small", epochs=1, limit=2000)
+    finished = jobs.wait(person, job.id, 900)
+    assert finished.state == "finished", finished.message
+    assert finished.worker.split(":")[1] == str(trainer_process.pid) and finished.pid not in (os.getpid(), None)
+    assert finished.progress["phase"] == "done" and finished.progress["curves"][0]["epoch"] == 1
+    assert "Adding the 12 digits of My digits" in finished.message
+    made = registry.Registry(person.access).get(finished.model)
+    assert made.owner == person.owner and made.arch == "small" and made.figures["candidate"]["my_digits"] == 12
+    assert registry.Registry(other.access).get(made.id) is None  # someone else cannot even see it
 
-    at = page("pages/10_Train.py").run()  # the finished run: its candidate beside the current model
+    at = page("pages/10_Train.py", person).run()  # the finished run: its model beside what they read with
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table.columns) == ["current", "candidate"] and table.loc["network", "candidate"] == "1 × small"
+    assert list(table.columns) == ["what you read with", "this model"] and table.loc["network", "this model"] == \
+        "1 × small"
     at.button(key="train_promote").click().run()
-    assert not at.exception and "now the model every page uses" in texts(at)
-    promoted = results.file_sha256(config.model_path(sandbox))
-    assert promoted == results.file_sha256(config.model_path(candidate)) != committed
-    assert service.predictor(sandbox).model_id == promoted[:12]  # the shared predictor picked it up
-    assert jobs.has_previous()
+    assert not at.exception and "You read with this model now" in texts(at)
+    service.forget_choice()
+    assert service.reading_folder(person.owner) == (made.folder, True)
+    assert service.reading_folder(other.owner) == (config.MODELS_DIR, False)  # nobody else's readings change
+    assert service.predictor(made.folder).model_id == made.id != service.predictor().model_id
+    drawing = texts(page("pages/1_Draw.py", person).run())
+    assert "Reading with" in drawing and made.description in drawing
+    assert results.file_sha256(config.model_path())[:12] == service.predictor().model_id  # models/ untouched
 
-    at.button(key="train_restore").click().run()
-    assert not at.exception
-    assert results.file_sha256(config.model_path(sandbox)) == committed
-    assert service.predictor(sandbox).model_id == committed[:12]
+    back = page("pages/1_Draw.py", person).run()
+    back.button(key="chrome_back_to_shared").click().run()
+    assert not back.exception and registry.Registry(person.access).in_use() is None
 
 
 @pytest.mark.slow
-def test_a_training_run_can_be_cancelled(sandbox):
-    jobs.start(arch="small", epochs=5, limit=4000)
-    jobs.cancel()
-    assert jobs.status().state == "cancelled"
-    assert not config.model_path(jobs.candidate_dir()).is_file()
+def test_a_training_run_can_be_cancelled(store, trainer_process, monkeypatch):
+    monkeypatch.setenv("MNIST_APP_TRAINER", "external")
+    person = visitor()
+    job = jobs.start(person, arch="small", epochs=5, limit=4000)
+    deadline = time.monotonic() + 120
+    while jobs.latest(person).state == "queued" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert jobs.latest(person).state == "running"
+    assert jobs.cancel(person, job.id)
+    ended = jobs.wait(person, job.id, 60)
+    assert ended.state == "cancelled" and ended.model is None
+    assert registry.Registry(person.access).models() == []
 
 
-def test_training_can_be_switched_off(monkeypatch):
+def test_training_can_be_switched_off(store, monkeypatch):
     monkeypatch.setenv(jobs.SETTING, "off")
     with pytest.raises(TrainingError, match="switched off"):
-        jobs.start(arch="small", epochs=1)
-    at = page("pages/10_Train.py").run()
-    assert not at.exception and "switched off" in texts(at)
+        jobs.start(visitor(), arch="small", epochs=1)

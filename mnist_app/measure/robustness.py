@@ -33,7 +33,7 @@ AMBIGUOUS_STYLES = ("flag-one",)
 ALL_STYLES = STYLES + WRITER_STYLES
 
 def _font_table() -> list[tuple[str, str]]:
-    """(Debian package, font file) pairs from fonts.txt, the one list the install script reads too."""
+    """(Debian package, font file) pairs from fonts.txt, the one list `make browser` installs from too."""
     lines = (Path(__file__).with_name("fonts.txt").read_text().splitlines())
     return [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#")]
 

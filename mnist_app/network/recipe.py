@@ -31,7 +31,9 @@ class Recipe:
     user_styles: bool = True  # also train on user-style digits and on non-digits (mnist_app.training.userstyle)
     negative_weight: float = 0.5  # how much a non-digit's "no digit in particular" counts against a digit
     with_collection: bool = False  # also train on the digits people kept ("My digits", mnist_app.store.collection)
-    fine_tune: bool = False  # start from the current model's weights instead of new networks
+    owner: str | None = None  # whose kept digits (None: everyone's, which only the server's command line may ask)
+    fine_tune: bool = False  # start from a model's weights instead of new networks ...
+    start_from: Path | None = None  # ... this model's folder (default: the committed model, models/)
     track_test: bool = False  # record test accuracy per epoch: a report, never used to choose anything
     output_dir: Path = field(default_factory=lambda: config.MODELS_DIR)
     verbose: int = 1  # Keras output: 1 = progress bar, 2 = one line per epoch, 0 = quiet
@@ -71,9 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of the non-digits' loss (default: %(default)s)")
     parser.add_argument("--with-collection", action="store_true",
                         help="also train on the digits kept in My digits (the collection), given extra weight")
+    parser.add_argument("--owner", default=None, metavar="OWNER",
+                        help="with --with-collection: only this workspace's digits (default: everyone's)")
     parser.add_argument("--fine-tune", action="store_true",
                         help="start from the current model (models/) at a tenth of the learning rate, instead of "
                              "new networks: it learns the new digits without forgetting MNIST")
+    parser.add_argument("--start-from", type=Path, default=None, metavar="DIR",
+                        help="with --fine-tune: the folder of the model to start from (default: models/)")
     parser.add_argument("--progress", type=Path, default=None, metavar="FILE",
                         help="keep FILE (JSON) up to date with the run's phase, epoch and curves")
     parser.add_argument("--track-test", action="store_true",

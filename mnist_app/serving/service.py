@@ -1,15 +1,18 @@
 """What every dashboard session shares, loaded once per server process and warmed when it starts.
 
-The predictor, the test-set report and the MNIST test images are process-wide: each is loaded once,
-by whichever comes first (the warm-up thread `python -m mnist_app serve` starts with the server, or
-the first visitor), and reloaded when its files change on disk (a retrained or promoted model). No
-Streamlit here: the same objects serve the pages and the warm-up.
+The predictors, the test-set reports and the MNIST test images are process-wide: each is loaded once, by
+whichever comes first (the warm-up thread `python -m mnist_app serve` starts with the server, or the first
+visitor), and reloaded when its files change on disk. There is one predictor per model folder: the shared
+model's, and those of the people who read with a model of their own (`reading_folder`: which folder a workspace
+reads with, asked of the store at most every READING_TTL seconds). At most MAX_PREDICTORS are kept; the least
+recently used goes first. No Streamlit here: the same objects serve the pages and the warm-up.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,9 +21,13 @@ import numpy as np
 from mnist_app import config
 from mnist_app.measure import evaluate
 from mnist_app.network import inference
-from mnist_app.store import data, results
+from mnist_app.store import data, database, registry, results
 
-_cache: dict[str, tuple[tuple, object]] = {}
+MAX_PREDICTORS = 8  # model folders kept loaded at once (an ensemble's ONNX session holds ~20 MiB)
+READING_TTL = 2.0  # seconds a workspace's choice of model (and the shared one) is remembered
+
+_cache: OrderedDict[str, tuple[tuple, object]] = OrderedDict()
+_folders: dict[str | None, tuple[float, tuple[Path, bool]]] = {}
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _warming: threading.Thread | None = None
@@ -50,7 +57,8 @@ def _shared(name: str, stamp: tuple, load: Callable[[], object]):
         if cached is not None and cached[0] == stamp:
             return cached[1]
         value = load()
-        _cache[name] = (stamp, value)
+        with _locks_guard:
+            _cache[name] = (stamp, value)
         return value
 
 
@@ -63,20 +71,40 @@ def _model_files(models_dir: Path) -> tuple:
     return _stamp(config.model_path(models_dir), config.onnx_path(models_dir), config.metrics_path(models_dir))
 
 
-PROMOTING = ".promoting"  # mnist_app.serving.jobs puts this in the models folder while it swaps a model's files in
-
-
 def predictor(models_dir: Path | None = None) -> inference.Predictor:
-    """The shared predictor of the current model (ModelFileError when there is none).
-
-    While a new model's files are being swapped in, the one in memory keeps answering: a half-swapped folder
-    is never loaded.
-    """
+    """The shared predictor of the model in `models_dir` (the committed model by default; ModelFileError when
+    there is none). A model folder of the artifact store is never rewritten, so a loaded one stays right."""
     models_dir = Path(models_dir or config.MODELS_DIR)
     name = f"predictor:{models_dir}"
-    if (models_dir / PROMOTING).exists() and name in _cache:
-        return _cache[name][1]
-    return _shared(name, _model_files(models_dir), lambda: inference.Predictor(models_dir))
+    loaded = _shared(name, _model_files(models_dir), lambda: inference.Predictor(models_dir))
+    with _locks_guard:
+        _cache.move_to_end(name)
+        predictors = [key for key in _cache if key.startswith("predictor:")]
+        for key in predictors[: max(0, len(predictors) - MAX_PREDICTORS)]:
+            del _cache[key]
+    return loaded
+
+
+def reading_folder(owner: str | None) -> tuple[Path, bool]:
+    """(the model folder `owner` reads with, whether it is their own model): the shared one for None."""
+    now = time.monotonic()
+    remembered = _folders.get(owner)
+    if remembered is not None and now - remembered[0] < READING_TTL:
+        return remembered[1]
+    found = registry.folders(database.engine(), owner)
+    if not config.model_path(found[0]).is_file() and found[0] != config.MODELS_DIR:
+        found = (Path(config.MODELS_DIR), False)  # a model whose files are gone: the committed one answers
+    _folders[owner] = (now, found)
+    return found
+
+
+def forget_choice(owner: str | None = None) -> None:
+    """Ask the store again on the next reading (after someone chose another model)."""
+    if owner is None:
+        _folders.clear()
+    else:
+        _folders.pop(owner, None)
+        _folders.pop(None, None)
 
 
 def test_report(models_dir: Path | None = None) -> results.TestReport | None:
@@ -110,8 +138,10 @@ def warm_up(log: Callable[[str], None] | None = None) -> dict:
         seconds[name] = round(time.perf_counter() - started, 2)
 
     # The first prediction also builds ONNX Runtime's kernels: a visitor's first answer is then as fast as any.
-    step("predictor", lambda: predictor().predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
-    step("test report", test_report)
+    shared = lambda: reading_folder(None)[0]  # noqa: E731 -- the shared model: the committed one, or an admin's choice
+    step("store", shared)
+    step("predictor", lambda: predictor(shared()).predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
+    step("test report", lambda: test_report(shared()))
     step("test set", test_set)
     step("page libraries", _import_page_libraries)
     if log:

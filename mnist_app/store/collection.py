@@ -1,15 +1,17 @@
-"""My digits: the digits people chose to keep, with the label they gave, in a SQLite database.
+"""My digits: the digits people chose to keep, with the label they gave, each belonging to one workspace.
 
-`data/collection.sqlite` by default (`MNIST_APP_COLLECTION` names another file). Nothing is stored unless
-a person clicks "Save to my digits". Each row keeps the 28x28 image the model saw, the original picture
-(at most config.DISPLAY_MAX_SIDE on a side, PNG), the label the person gave, what the model answered and how
-sure it was, where the image came from (draw, upload, camera, url), when, and an id of the browser
-session it came from.
+Nothing is stored unless a person clicks "Save to my digits". Each row keeps its owner, the 28x28 image the
+model saw, the original picture only when the person asked for it ("keep my picture too"; at most
+config.DISPLAY_MAX_SIDE on a side, PNG), the label the person gave, what the model answered and how sure it was,
+where the image came from (draw, upload, camera, url), when, the browser session and the model that answered.
 
-The schema has a version table and numbered migrations: an older file is brought up to date when it is
-opened, in one transaction. Every write is its own transaction on its own connection (SQLite's WAL
-journal, a busy timeout), so sessions writing at once lose nothing. A file that is not a readable
-collection is never overwritten: it gives a CollectionError that says what to do.
+Every read and write goes through a `Collection` made for one `Access`: the owner asking, and whether they are
+an admin. Its statements carry the owner in their WHERE clause, so an id typed or forged into a request never
+reaches another owner's row (it reads as "no such digit"). Only an admin may open a collection over everyone's
+digits (`everyone=True`); the server's command line is an admin (`Access.server()`).
+
+The database is mnist_app.store.database's (SQLite by default, PostgreSQL when configured); each operation is
+one transaction.
 """
 
 from __future__ import annotations
@@ -18,50 +20,50 @@ import csv
 import datetime
 import io
 import os
-import sqlite3
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import sqlalchemy as sa
 from PIL import Image
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mnist_app import config
-from mnist_app.errors import MnistAppError
+from mnist_app.errors import AccessError, LimitError
+from mnist_app.store import database, schema
 
 SOURCES = ("draw", "upload", "camera", "url", "cli", "import")
 NO_DIGIT = -1  # the prediction stored when the model answered "no digit"
-BUSY_TIMEOUT_MS = 10_000
-# Migration n brings a database from version n - 1 to version n (version 0: empty file).
-MIGRATIONS = {
-    1: [
-        """CREATE TABLE digits (
-               id INTEGER PRIMARY KEY AUTOINCREMENT,
-               created TEXT NOT NULL,
-               session TEXT NOT NULL,
-               source TEXT NOT NULL,
-               label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-               prediction INTEGER NOT NULL CHECK (prediction BETWEEN -1 AND 9),
-               confidence REAL,
-               image BLOB NOT NULL CHECK (length(image) = 784),
-               original BLOB
-           )""",
-    ],
-    2: [  # which model answered, so a page can tell old answers from the current model's
-        "ALTER TABLE digits ADD COLUMN model TEXT",
-        "CREATE INDEX digits_by_label ON digits (label)",
-    ],
-}
-SCHEMA_VERSION = max(MIGRATIONS)
+MAX_DIGITS_SETTING = "MNIST_APP_MAX_DIGITS"  # digits one workspace may keep (10,000 by default)
+LOCAL_OWNER = schema.LOCAL_OWNER
+
+_digits = schema.digits
+_COLUMNS = (_digits.c.id, _digits.c.created, _digits.c.owner, _digits.c.session, _digits.c.source, _digits.c.label,
+            _digits.c.prediction, _digits.c.confidence, _digits.c.image, _digits.c.model)
 
 
-class CollectionError(MnistAppError, RuntimeError):
-    """The collection database cannot be used (not a database, or a newer schema than this code knows)."""
+def max_digits() -> int:
+    try:
+        return max(1, int(os.environ.get(MAX_DIGITS_SETTING, "10000")))
+    except ValueError:
+        return 10_000
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("MNIST_APP_COLLECTION", config.DATA_DIR / "collection.sqlite"))
+def _count(connection: sa.Connection, *where) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(_digits).where(*where)).scalar())
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: the owner of a workspace, and whether they may see and change everyone's (an admin)."""
+
+    owner: str
+    admin: bool = False
+
+    @classmethod
+    def server(cls) -> Access:
+        """The server's command line: an admin, keeping what it keeps as the "local" owner."""
+        return cls(LOCAL_OWNER, admin=True)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Saved:
 
     id: int
     created: str
+    owner: str
     session: str
     source: str
     label: int
@@ -84,70 +87,29 @@ class Saved:
 
 
 class Collection:
-    """The collection database at `path` (created, or migrated, on first use)."""
+    """The kept digits `access` may see: its owner's, or (an admin, `everyone=True`) everyone's."""
 
-    def __init__(self, path: Path | None = None):
-        self.path = Path(path or default_path())
-        self._migrate()
+    def __init__(self, access: Access, address: str | None = None, *, everyone: bool = False):
+        if not isinstance(access, Access):
+            raise TypeError("a collection is opened for an Access (whose digits, and whether an admin asks)")
+        if everyone and not access.admin:
+            raise AccessError("only an admin sees everyone's digits")
+        self.access = access
+        self.everyone = everyone
+        self.engine = database.engine(address)
 
-    @contextmanager
-    def _connect(self, write: bool = False):
-        """A connection for one transaction (committed on success, rolled back on error), then closed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except sqlite3.IntegrityError as error:  # a value the schema refuses (its CHECKs)
-            raise ValueError(f"not kept: {error}") from None
-        except sqlite3.OperationalError as error:
-            if "locked" in str(error) or "busy" in str(error):
-                raise CollectionError(f"the collection {self.path} stayed busy for {BUSY_TIMEOUT_MS / 1000:.0f} s; "
-                                      "try again") from None
-            raise self._unreadable(error) from None
-        except sqlite3.DatabaseError as error:  # "file is not a database", "database disk image is malformed"
-            raise self._unreadable(error) from None
-        finally:
-            connection.close()
+    @property
+    def where(self) -> str:
+        """What this collection holds, in words ("everyone's digits" or the owner)."""
+        return "everyone's digits" if self.everyone else f"the digits of {self.access.owner}"
 
-    def _unreadable(self, error: Exception) -> CollectionError:
-        return CollectionError(
-            f"{self.path} is not a readable collection ({error}). It was left as it is: move it away, or set "
-            "MNIST_APP_COLLECTION to another file, and the app starts a new collection.")
-
-    def version(self) -> int:
-        with self._connect() as connection:
-            return _version(connection)
-
-    def _migrate(self) -> None:
-        with self._connect(write=True) as connection:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "schema_version" not in tables:
-                raise CollectionError(f"{self.path} is an SQLite database, but not a collection of digits. It was "
-                                      "left as it is: set MNIST_APP_COLLECTION to another file.")
-            current = _version(connection)
-            if current > SCHEMA_VERSION:
-                raise CollectionError(f"{self.path} was written by a newer version of this app "
-                                      f"(schema {current}; this one knows {SCHEMA_VERSION}). It was left as it is.")
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                connection.execute("COMMIT")  # the journal mode cannot change inside a transaction
-                connection.execute("PRAGMA journal_mode = WAL")  # readers and one writer at a time, never blocked
-                connection.execute("BEGIN IMMEDIATE")
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    connection.execute(statement)
-                connection.execute("UPDATE schema_version SET version = ?", (version,))
+    def _scope(self):
+        """The owner check every statement carries (none for an admin's view of everyone's)."""
+        return sa.true() if self.everyone else _digits.c.owner == self.access.owner
 
     def add(self, image: np.ndarray, label: int, *, prediction: int | None, confidence: float | None, source: str,
             session: str, original: Image.Image | None = None, model: str | None = None) -> int:
-        """Keep one digit; return its id."""
+        """Keep one digit in the asker's own workspace; return its id (LimitError when the workspace is full)."""
         image = np.asarray(image)
         if image.shape != (28, 28):
             raise ValueError(f"a digit is kept as the 28x28 image the model saw, not {image.shape}")
@@ -155,53 +117,63 @@ class Collection:
             image = np.clip(np.rint(image * 255.0 if image.max(initial=0) <= 1.0 else image), 0, 255).astype(np.uint8)
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}")
-        with self._connect(write=True) as connection:
-            cursor = connection.execute(
-                "INSERT INTO digits (created, session, source, label, prediction, confidence, image, original, model)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), session, source, int(label), NO_DIGIT if prediction is None else int(prediction),
-                 None if confidence is None else float(confidence), image.tobytes(), _png(original), model))
-            return int(cursor.lastrowid)
+        if not 0 <= int(label) <= 9:
+            raise ValueError(f"not kept: the label must be a digit 0-9, not {label}")
+        row = {"created": _now(), "owner": self.access.owner, "session": session, "source": source,
+               "label": int(label), "prediction": NO_DIGIT if prediction is None else int(prediction),
+               "confidence": None if confidence is None else float(confidence), "image": image.tobytes(),
+               "original": _png(original), "model": model}
+        limit = max_digits()
+        with database.transaction(self.engine, write=True) as connection:
+            lock_workspace(connection, self.access.owner)  # two writers of one workspace count one after the other
+            kept = _count(connection, _digits.c.owner == self.access.owner)
+            if kept >= limit:
+                raise LimitError(f"Your workspace holds {kept:,} digits, its limit: delete some in My digits to keep "
+                                 "more.")
+            return int(connection.execute(_digits.insert().values(**row).returning(_digits.c.id)).scalar())
 
     def digits(self, *, label: int | None = None, wrong_only: bool = False, session: str | None = None,
                limit: int | None = None) -> list[Saved]:
         """The kept digits, newest first, filtered by label, by "the model got it wrong", by session."""
-        where, arguments = [], []
+        query = sa.select(*_COLUMNS).where(self._scope())
         if label is not None:
-            where.append("label = ?")
-            arguments.append(int(label))
+            query = query.where(_digits.c.label == int(label))
         if wrong_only:
-            where.append("prediction != label")
+            query = query.where(_digits.c.prediction != _digits.c.label)
         if session is not None:
-            where.append("session = ?")
-            arguments.append(session)
-        query = ("SELECT id, created, session, source, label, prediction, confidence, image, model FROM digits"
-                 + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
-                 + (f" LIMIT {int(limit)}" if limit else ""))
-        with self._connect() as connection:
-            rows = connection.execute(query, arguments).fetchall()
-        return [Saved(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                      np.frombuffer(row[7], dtype=np.uint8).reshape(28, 28).copy(), row[8]) for row in rows]
+            query = query.where(_digits.c.session == session)
+        query = query.order_by(_digits.c.id.desc())
+        if limit:
+            query = query.limit(int(limit))
+        with database.transaction(self.engine) as connection:
+            rows = connection.execute(query).all()
+        return [_saved(row) for row in rows]
+
+    def get(self, digit_id: int) -> Saved | None:
+        """One kept digit, if it is there and the asker may see it."""
+        with database.transaction(self.engine) as connection:
+            row = connection.execute(sa.select(*_COLUMNS).where(_digits.c.id == int(digit_id), self._scope())).first()
+        return None if row is None else _saved(row)
 
     def original(self, digit_id: int) -> bytes | None:
-        """The original picture (PNG) of a kept digit, if there is one."""
-        with self._connect() as connection:
-            row = connection.execute("SELECT original FROM digits WHERE id = ?", (int(digit_id),)).fetchone()
-        return None if row is None else row[0]
+        """The original picture (PNG) of a kept digit, if there is one and the asker may see it."""
+        with database.transaction(self.engine) as connection:
+            return connection.execute(sa.select(_digits.c.original).where(_digits.c.id == int(digit_id),
+                                                                          self._scope())).scalar()
 
     def count(self) -> int:
-        with self._connect() as connection:
-            return int(connection.execute("SELECT COUNT(*) FROM digits").fetchone()[0])
+        with database.transaction(self.engine) as connection:
+            return _count(connection, self._scope())
 
     def delete(self, digit_id: int) -> bool:
-        """Forget one digit; False when there was none with that id."""
-        with self._connect(write=True) as connection:
-            return connection.execute("DELETE FROM digits WHERE id = ?", (int(digit_id),)).rowcount > 0
+        """Forget one digit; False when the asker has none with that id (another owner's is left alone)."""
+        with database.transaction(self.engine, write=True) as connection:
+            return connection.execute(_digits.delete().where(_digits.c.id == int(digit_id), self._scope())).rowcount > 0
 
     def clear(self) -> int:
-        """Forget every digit; return how many there were."""
-        with self._connect(write=True) as connection:
-            return connection.execute("DELETE FROM digits").rowcount
+        """Forget every digit the collection holds; return how many there were."""
+        with database.transaction(self.engine, write=True) as connection:
+            return connection.execute(_digits.delete().where(self._scope())).rowcount
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Every kept digit as MNIST-shaped arrays: images uint8 (N, 28, 28), labels uint8 (N,), oldest first."""
@@ -222,35 +194,54 @@ class Collection:
         buffer = io.BytesIO()
         table = io.StringIO()
         writer = csv.writer(table)
-        writer.writerow(["file", "id", "label", "prediction", "confidence", "source", "created", "session", "model"])
+        writer.writerow(["file", "id", "label", "prediction", "confidence", "source", "created", "session", "model",
+                         "owner"])
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for digit in self.digits()[::-1]:
                 name = f"digits/{digit.id:06d}_label{digit.label}.png"
                 archive.writestr(name, _png(Image.fromarray(digit.image)))
                 writer.writerow([name, digit.id, digit.label, "" if digit.prediction == NO_DIGIT else digit.prediction,
                                  "" if digit.confidence is None else round(digit.confidence, 6), digit.source,
-                                 digit.created, digit.session, digit.model or ""])
+                                 digit.created, digit.session, digit.model or "", digit.owner])
             archive.writestr("digits.csv", table.getvalue())
         return buffer.getvalue()
 
     def stats(self) -> dict:
-        """How many digits, per label and per source, and how many the model got wrong when they were saved."""
-        with self._connect() as connection:
-            total = connection.execute("SELECT COUNT(*) FROM digits").fetchone()[0]
-            wrong = connection.execute("SELECT COUNT(*) FROM digits WHERE prediction != label").fetchone()[0]
-            labels = dict(connection.execute("SELECT label, COUNT(*) FROM digits GROUP BY label").fetchall())
-            sources = dict(connection.execute("SELECT source, COUNT(*) FROM digits GROUP BY source").fetchall())
-        return {"digits": int(total), "wrong_when_saved": int(wrong), "per_label": {d: labels.get(d, 0)
-                for d in range(10)}, "per_source": sources, "path": str(self.path)}
+        """How many digits, per label, per source (and per owner, over everyone's), and how many the model got
+        wrong when they were saved."""
+        scope = self._scope()
+        with database.transaction(self.engine) as connection:
+            def grouped(column):
+                return dict(connection.execute(sa.select(column, sa.func.count()).where(scope).group_by(column)).all())
+
+            total = _count(connection, scope)
+            wrong = _count(connection, scope, _digits.c.prediction != _digits.c.label)
+            labels, sources = grouped(_digits.c.label), grouped(_digits.c.source)
+            owners = grouped(_digits.c.owner) if self.everyone else None
+        figures = {"digits": int(total), "wrong_when_saved": int(wrong),
+                   "per_label": {d: int(labels.get(d, 0)) for d in range(10)},
+                   "per_source": {key: int(value) for key, value in sources.items()},
+                   "store": database.describe(str(self.engine.url)), "everyone": self.everyone}
+        if owners is not None:
+            figures["per_owner"] = {key: int(value) for key, value in owners.items()}
+        return figures
 
 
-def _version(connection: sqlite3.Connection) -> int:
-    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = connection.execute("SELECT version FROM schema_version").fetchone()
-    if row is None:
-        connection.execute("INSERT INTO schema_version (version) VALUES (0)")
-        return 0
-    return int(row[0])
+def lock_workspace(connection: sa.Connection, owner: str) -> None:
+    """Make sure the owner's workspace row exists and hold it until the transaction ends (PostgreSQL: a row lock;
+    SQLite: its writes are one at a time already)."""
+    workspaces = schema.workspaces
+    exists = connection.execute(sa.select(workspaces.c.owner).where(workspaces.c.owner == owner).with_for_update())
+    if exists.first() is None:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(workspaces).values(owner=owner, created=_now())
+        connection.execute(insert.on_conflict_do_nothing(index_elements=["owner"]))
+        connection.execute(sa.select(workspaces.c.owner).where(workspaces.c.owner == owner).with_for_update())
+
+
+def _saved(row) -> Saved:
+    return Saved(row.id, row.created, row.owner, row.session, row.source, row.label, row.prediction, row.confidence,
+                 np.frombuffer(row.image, dtype=np.uint8).reshape(28, 28).copy(), row.model)
 
 
 def _now() -> str:

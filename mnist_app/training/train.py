@@ -51,6 +51,7 @@ class TrainingData:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    kept_digits: int = 0  # how many digits of My digits are among the training images (each repeated)
 
 
 def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingData:
@@ -69,8 +70,11 @@ def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingDa
     if recipe.limit:
         keep = np.random.default_rng(recipe.seed).permutation(len(x_train))[: recipe.limit]
         x_train, y_train = x_train[keep], y_train[keep]
+    kept = 0
     if recipe.with_collection:
-        kept_images, kept_labels = collection.Collection().arrays()
+        access = collection.Access(recipe.owner) if recipe.owner else collection.Access.server()
+        kept_images, kept_labels = collection.Collection(access, everyone=recipe.owner is None).arrays()
+        kept = len(kept_images)
         if len(kept_images):
             # A few hundred kept digits among ~100,000: repeated (and augmented anew each time) until they are
             # about COLLECTION_SHARE of an epoch, so they count without drowning MNIST.
@@ -80,7 +84,7 @@ def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingDa
             y_train = np.concatenate([y_train, np.tile(kept_labels.astype(np.int64), repeat)])
     return TrainingData(preprocess.normalize_mnist(x_train), y_train,
                         preprocess.normalize_mnist(x_val), y_val.astype(np.int64),
-                        preprocess.normalize_mnist(mnist.x_test), mnist.y_test.astype(np.int64))
+                        preprocess.normalize_mnist(mnist.x_test), mnist.y_test.astype(np.int64), kept)
 
 
 def targets(labels: np.ndarray) -> np.ndarray:
@@ -220,7 +224,7 @@ def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = pri
                   verbose=recipe.verbose, test_set=(training.x_test, training.y_test) if recipe.track_test else None,
                   callbacks=callbacks, negative_weight=recipe.negative_weight)
     if recipe.fine_tune:
-        current = keras.models.load_model(config.model_path(), compile=False)
+        current = keras.models.load_model(config.model_path(recipe.start_from), compile=False)
         log(f"Fine-tuning the current model ({current.count_params():,} parameters) on {len(training.x_train)} "
             f"images at a tenth of the learning rate.")
         model, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val, training.y_val,
@@ -270,6 +274,8 @@ def evaluate_model(model: keras.Model, training: TrainingData, recipe: Recipe, t
         "user_styles": recipe.user_styles,
         "negative_weight": recipe.negative_weight,
         "training_images": int(len(training.x_train)),
+        "kept_digits": training.kept_digits,
+        "fine_tuned_from": results.file_sha256(config.model_path(recipe.start_from))[:12] if recipe.fine_tune else None,
         "validation_images": int(len(training.x_val)),
         "training_seconds": round(training_seconds, 1),
         "versions": library_versions(),

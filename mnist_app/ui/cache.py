@@ -1,5 +1,6 @@
-"""Data the pages share or remember: the server's shared predictor and test-set figures (mnist_app.serving.service),
-the result files, and each session's readings, remembered by content so a rerun never reads an image twice."""
+"""Data the pages share or remember: the predictor of the model this person reads with and its figures
+(mnist_app.serving.service), their kept digits, and each session's readings, remembered by content so a rerun
+never reads an image twice."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import numpy as np
 import streamlit as st
 
 from mnist_app import config
-from mnist_app.errors import ImageError
+from mnist_app.errors import ImageError, LimitError, StoreError
 from mnist_app.images import reading
 from mnist_app.measure import robustness
 from mnist_app.network import inference
 from mnist_app.serving import service
-from mnist_app.store import collection, data, results
+from mnist_app.store import collection, data, registry, results
+from mnist_app.ui import identity
 
 READINGS_KEPT = 64  # per session: a reading holds a picture of up to 480x480
 
@@ -29,9 +31,28 @@ def _loaded(name: str, load, message: str):
         return load()
 
 
+def owner() -> str | None:
+    """The workspace this session is for (None: signed out on a server with sign-in)."""
+    person = identity.current()
+    return None if person is None else person.owner
+
+
+def models_dir() -> Path:
+    """The folder of the model this person reads with: one of their own after "Use this model", else the shared
+    one (the committed model until an admin shares another)."""
+    return service.reading_folder(owner())[0]
+
+
+def own_model() -> registry.Model | None:
+    """The model of their own this person reads with, or None (the shared one)."""
+    person = identity.current()
+    return None if person is None else registry.Registry(person.access).in_use()
+
+
 def predictor() -> inference.Predictor:
-    """The one shared predictor (loaded once per server, reloaded when the model changes; thread-safe)."""
-    return _loaded(f"predictor:{config.MODELS_DIR}", service.predictor, "Loading the model…")
+    """The predictor of the model this person reads with (loaded once per server and folder; thread-safe)."""
+    folder = models_dir()
+    return _loaded(f"predictor:{folder}", lambda: service.predictor(folder), "Loading the model…")
 
 
 def test_set() -> data.TestSet:
@@ -41,11 +62,12 @@ def test_set() -> data.TestSet:
 
 def test_report() -> results.TestReport:
     """The model's stored answers on the test set; computed here once if the model changed without them."""
-    report = service.test_report()
+    folder = models_dir()
+    report = service.test_report(folder)
     if report is None:
         with st.spinner("The model changed: predicting the 10,000 test images once (a few seconds)…"):
-            service.build_test_report()
-        report = service.test_report()
+            service.build_test_report(folder)
+        report = service.test_report(folder)
     return report
 
 
@@ -62,28 +84,31 @@ def _json(path: str, mtime: float) -> dict | None:
 
 
 def metrics() -> dict | None:
-    """models/metrics.json, re-read when it changes."""
-    return _json(str(config.metrics_path()), _mtime(config.metrics_path()))
+    """The metrics.json of the model this person reads with, re-read when it changes."""
+    path = config.metrics_path(models_dir())
+    return _json(str(path), _mtime(path))
 
 
 def history() -> dict | None:
-    """models/history.json, re-read when it changes."""
-    return _json(str(config.history_path()), _mtime(config.history_path()))
+    """The history.json of the model this person reads with, re-read when it changes."""
+    path = config.history_path(models_dir())
+    return _json(str(path), _mtime(path))
 
 
 def model_summary() -> dict | None:
-    """models/model_summary.json (written by the export step), re-read when it changes."""
-    path = config.models_file(config.SUMMARY_FILENAME)
+    """The model_summary.json (written by the export step) of the model this person reads with."""
+    path = config.models_file(config.SUMMARY_FILENAME, models_dir())
     return _json(str(path), _mtime(path))
 
 
 def read(payload: bytes, *, number: bool = False) -> reading.Reading | ImageError:
-    """The reading of one encoded image (or its ImageError), remembered in this session by content."""
+    """The reading of one encoded image (or its ImageError), remembered in this session by content and model."""
     memo = st.session_state.setdefault("_readings", {})
-    key = (hashlib.sha256(payload).hexdigest(), number)
+    reader = predictor()
+    key = (hashlib.sha256(payload).hexdigest(), number, reader.model_id)
     if key not in memo:
         try:
-            memo[key] = reading.read(payload, number=number, predictor=predictor())
+            memo[key] = reading.read(payload, number=number, predictor=reader)
         except ImageError as error:
             memo[key] = error
         if len(memo) > READINGS_KEPT:  # evict the oldest
@@ -95,7 +120,8 @@ def read_many(payloads: list[bytes], *, number: bool = False, progress=None) -> 
     """Readings of many images: each prepared once (`progress(done, total)` after each), all predicted in one
     batch; remembered like `read`."""
     memo = st.session_state.setdefault("_readings", {})
-    keys = [(hashlib.sha256(payload).hexdigest(), number) for payload in payloads]
+    reader = predictor()
+    keys = [(hashlib.sha256(payload).hexdigest(), number, reader.model_id) for payload in payloads]
     waiting = {}
     for done, (key, payload) in enumerate(zip(keys, payloads), start=1):
         if key not in memo and key not in waiting:
@@ -105,7 +131,7 @@ def read_many(payloads: list[bytes], *, number: bool = False, progress=None) -> 
                 memo[key] = error
         if progress:
             progress(done, len(payloads))
-    for key, result in zip(waiting, reading.read_prepared(list(waiting.values()), predictor())):
+    for key, result in zip(waiting, reading.read_prepared(list(waiting.values()), reader)):
         memo[key] = result
     answers = [memo[key] for key in keys]
     while len(memo) > max(READINGS_KEPT, len(keys)):
@@ -118,9 +144,9 @@ def session_id() -> str:
     return st.session_state.setdefault("_session_id", uuid.uuid4().hex)
 
 
-def my_digits() -> collection.Collection:
-    """The collection of kept digits (My digits)."""
-    return collection.Collection()
+def my_digits(everyone: bool = False) -> collection.Collection:
+    """This person's kept digits (My digits); an admin's view of everyone's with `everyone`."""
+    return collection.Collection(identity.required("keep digits").access, everyone=everyone)
 
 
 def _fingerprint(shown: reading.Reading) -> str:
@@ -133,14 +159,15 @@ def kept(shown: reading.Reading) -> int | None:
     return st.session_state.get("_kept", {}).get(_fingerprint(shown))
 
 
-def keep(shown: reading.Reading, label: int, source: str) -> None:
-    """Store the reading's digit in My digits with the label the person gave (a button's callback)."""
+def keep(shown: reading.Reading, label: int, source: str, with_picture: bool = False) -> None:
+    """Store the reading's digit in My digits with the label the person gave (a button's callback); the original
+    picture only when they asked for it."""
     seen = shown.first or shown.rejected[0]
     try:
         number = my_digits().add(seen.model_input, int(label), prediction=shown.digit, confidence=shown.confidence,
-                                 source=source, session=session_id(), original=shown.display,
+                                 source=source, session=session_id(), original=shown.display if with_picture else None,
                                  model=predictor().model_id)
-    except collection.CollectionError as error:
+    except (StoreError, LimitError) as error:
         st.toast(f"Not kept: {error}", icon=":material/error:")
         return
     st.session_state.setdefault("_kept", {})[_fingerprint(shown)] = int(label)
@@ -152,10 +179,11 @@ def model_downloads() -> list[tuple]:
 
     Nothing is read here: the page's buttons read a file only when someone clicks them.
     """
-    candidates = [("Keras .h5", config.model_path(), "the dashboard's model"),
-                  ("ONNX", config.onnx_path(), "ONNX Runtime, the fast path")]
-    if results.exports_current():
-        folder = config.export_dir()
+    reading_with = models_dir()
+    candidates = [("Keras .h5", config.model_path(reading_with), "the dashboard's model"),
+                  ("ONNX", config.onnx_path(reading_with), "ONNX Runtime, the fast path")]
+    if results.exports_current(reading_with):
+        folder = config.export_dir(reading_with)
         candidates += [("Keras .keras", folder / config.KERAS_FILENAME, "native Keras 3 format"),
                        ("LiteRT .tflite", folder / config.TFLITE_FILENAME, "mobile and edge"),
                        ("SavedModel", folder / config.SAVED_MODEL_ZIP, "TensorFlow Serving")]
@@ -165,13 +193,13 @@ def model_downloads() -> list[tuple]:
 DEMO_TEST_INDEX = 61  # a test-set 8, shown on the home page as a photo on tinted paper
 
 
-@st.cache_data(show_spinner=False, max_entries=1)
-def _demo(model_mtime: float):
+@st.cache_data(show_spinner=False, max_entries=4)
+def _demo(model_folder: str):
     photo = robustness.photo_tinted_jpeg(test_set().x_test[DEMO_TEST_INDEX], np.random.default_rng(21))
-    shown = reading.read(photo, predictor=predictor())
+    shown = reading.read(photo, predictor=service.predictor(Path(model_folder)))
     return shown.display, shown.model_input, shown.digit, shown.confidence
 
 
 def demo() -> tuple:
     """Home's "how it works": (photo, what the model saw, digit, confidence) for a test digit photographed."""
-    return _demo(_mtime(config.model_path()))
+    return _demo(str(models_dir()))

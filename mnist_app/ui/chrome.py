@@ -9,8 +9,9 @@ import streamlit as st
 
 from mnist_app.errors import ModelFileError
 from mnist_app.network import inference
-from mnist_app.serving import service
-from mnist_app.ui import cache
+from mnist_app.serving import service, trainer
+from mnist_app.store import registry
+from mnist_app.ui import cache, identity
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,17 @@ def navigation(home) -> st.navigation:
 
 
 def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
-    """Frame the page `label` (tab title, styles, title) and, when it needs one, return the shared predictor;
-    None after telling the visitor how to get a model when there is none (or when `needs_model` is False)."""
+    """Frame the page `label` (tab title, styles, title, who you are and which model reads for you) and, when it
+    needs one, return the predictor of the model this person reads with; None after telling the visitor how to
+    get a model when there is none (or when `needs_model` is False)."""
     info = _BY_LABEL[label]
     st.set_page_config(page_title=f"{info.label} · MNIST digit recognizer", page_icon=info.icon, layout="wide")
     st.html(PAGE_STYLE)
     service.warm_up_in_background()  # a server started without the warm-up (plain `streamlit run`) catches up
+    trainer.start_embedded()  # likewise the trainer, unless trainers run elsewhere (MNIST_APP_TRAINER)
     st.title(info.heading, icon=info.icon)
+    person = identity.current()
+    whose_model(person)
     if not needs_model:
         return None
     try:
@@ -89,6 +94,29 @@ def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
     except ModelFileError as error:
         model_missing_notice(str(error))
         return None
+
+
+def whose_model(person) -> None:
+    """The sidebar (who you are, which model reads your digits) and, when it is one of your own, a line that
+    says so under the title, with the way back to the shared model."""
+    mine = cache.own_model() if person is not None and service.reading_folder(person.owner)[1] else None
+    try:
+        model_id = cache.predictor().model_id
+    except ModelFileError:
+        model_id = "none"
+    identity.sidebar(person, f"**your model** (id `{model_id}`)" if mine else f"the shared model (id `{model_id}`)")
+    if mine is None:
+        return
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.markdown(f":material/person: Reading with **your model**, {mine.description} on {mine.created[:10]}.")
+    row.button("Back to the shared model", icon=":material/undo:", key="chrome_back_to_shared",
+               on_click=back_to_shared, args=(person,))
+
+
+def back_to_shared(person) -> None:
+    """Read with the shared model again (a button's callback)."""
+    registry.Registry(person.access).use(None)
+    service.forget_choice(person.owner)
 
 
 def model_missing_notice(detail: str | None = None) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from mnist_app.errors import ImageError
 from mnist_app.images import explain, reading
-from mnist_app.ui import cache, charts
+from mnist_app.ui import cache, charts, identity
 from mnist_app.ui.chrome import flex_item
 
 PICTURE = 168  # pixels: every model pixel a crisp 6x6 block
@@ -88,7 +88,11 @@ def show(shown: reading.Reading, *, key: str, source: str, show_original: bool =
 
 
 def keep(shown: reading.Reading, *, key: str, source: str) -> None:
-    """Right / Wrong, it is … / Save to my digits: nothing is stored until the person clicks Save."""
+    """Right / Wrong, it is … / Save to my digits: nothing is stored until the person clicks Save, and the original
+    picture only when they tick "keep my picture too"."""
+    if identity.current() is None:
+        st.caption(":material/login: Sign in (in the sidebar) to keep digits and teach the model.")
+        return
     seen = shown.first or shown.rejected[0]
     said = None if not shown.has_digit else seen.digit
     already = cache.kept(shown)
@@ -106,9 +110,12 @@ def keep(shown: reading.Reading, *, key: str, source: str) -> None:
         row.button(f"Kept as {reading.a_digit(already)}", icon=":material/check:", key=f"{key}_save", disabled=True)
         st.caption("In [My digits](My_digits): your kept digits, to check the model on and to train it with.")
         return
+    with_picture = row.checkbox("keep my picture too", key=f"{key}_picture",
+                                help="Without it only the 28×28 image the model saw is kept, not your picture.")
     row.button("Save to my digits", icon=":material/bookmark_add:", key=f"{key}_save",
-               disabled=label is None or verdict is None, on_click=cache.keep, args=(shown, label, source),
-               help="Keep this digit, with the right label, in My digits (stored on this server).")
+               disabled=label is None or verdict is None, on_click=cache.keep,
+               args=(shown, label, source, with_picture),
+               help="Keep this digit, with the right label, in My digits (only you see it).")
 
 
 def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> None:

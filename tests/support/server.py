@@ -25,15 +25,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(extra_env=None, log_path=None):
+def streamlit_server(extra_env=None, log_path=None, port=None, args=()):
     """Yield the base URL of a fresh dashboard server, started as `make run` starts it
-    (`python -m mnist_app serve`); kill its process group afterwards."""
-    port = free_port()
+    (`python -m mnist_app serve`, with more Streamlit options in `args`); kill its process group afterwards."""
+    port = port or free_port()
     env = {**os.environ, **(extra_env or {})}
-    log = open(log_path or os.devnull, "w")
+    log = open(log_path or os.devnull, "a")
     process = subprocess.Popen(
         [sys.executable, "-m", "mnist_app", "serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         *args],
         cwd=config.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -52,14 +53,29 @@ def streamlit_server(extra_env=None, log_path=None):
             time.sleep(0.3)
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a process started in a session of its own, and everything it started (SIGTERM, then SIGKILL)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def browser_tests():
+    """Playwright's sync API for a browser test module, which is skipped (with the reason) without Chromium."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
 
 
 def wait_for_page(page, title: str, timeout_ms: int = 60_000) -> None:

@@ -1,0 +1,78 @@
+"""Who the page is for, read from the browser: a signed-in account (`st.user`, when the server's secrets have an
+`[auth]` section) or the anonymous workspace of this browser's cookie (see mnist_app.serving.people).
+
+`python -m mnist_app serve` gives every browser its cookie before the page loads (an HttpOnly cookie set by the
+server, mnist_app.ui.asgi). Under a plain `streamlit run Home.py` the page sets it instead, from a script.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_app.serving import people
+
+
+def auth_configured() -> bool:
+    """Whether the server's secrets have Streamlit's [auth] section (then people sign in with st.login)."""
+    try:
+        return bool(st.secrets.get("auth"))
+    except Exception:  # no secrets file at all: the laptop default
+        return False
+
+
+def current() -> people.Person | None:
+    """The person this session is for; None on a server with sign-in, before they sign in."""
+    if auth_configured():
+        if not st.user.is_logged_in:
+            return None
+        return people.signed_in(str(st.user.get("sub") or ""), st.user.get("email"), st.user.get("name"))
+    token = _cookie_token()
+    if token is None:
+        token = st.session_state.setdefault("_workspace_token", people.new_token())
+        _set_cookie_from_the_page(token)
+    return people.anonymous(token)
+
+
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(people.WORKSPACE_COOKIE)
+    except Exception:  # no request (AppTest)
+        return st.session_state.get("_workspace_token")
+    return token if people.valid_token(token) else None
+
+
+def _set_cookie_from_the_page(token: str) -> None:
+    """Keep the workspace when the server did not set its cookie (plain `streamlit run`): a script sets it."""
+    if st.session_state.get("_workspace_cookie_set"):
+        return
+    st.session_state["_workspace_cookie_set"] = True
+    st.html(f"<script>document.cookie = '{people.WORKSPACE_COOKIE}={token}; max-age={people.COOKIE_MAX_AGE}; "
+            "path=/; samesite=lax' + (location.protocol === 'https:' ? '; secure' : '');</script>",
+            unsafe_allow_javascript=True)
+
+
+def required(what: str) -> people.Person:
+    """The person, or (on a server with sign-in, signed out) a prompt to sign in, and the page stops there."""
+    person = current()
+    if person is None:
+        st.info(f"Sign in to {what}: what you keep here belongs to your account.", icon=":material/login:")
+        st.button("Sign in", icon=":material/login:", key="identity_sign_in_page", on_click=st.login)
+        st.stop()
+    return person
+
+
+def sidebar(person: people.Person | None, reading_with: str) -> None:
+    """Who you are, sign-in and sign-out, and which model reads your digits: in the sidebar of every page."""
+    with st.sidebar:
+        if person is None:
+            st.markdown("**Not signed in.** You can read digits; sign in to keep them and train.")
+            st.button("Sign in", icon=":material/login:", key="identity_sign_in", on_click=st.login)
+        elif person.signed_in:
+            badge = " · admin" if person.admin else ""
+            st.markdown(f"You are **{person.name}**{badge}")
+            st.button("Sign out", icon=":material/logout:", key="identity_sign_out", on_click=st.logout)
+        else:
+            st.markdown("**Anonymous workspace**")
+            st.caption("Your digits and models stay with this browser (a cookie): another browser gets a workspace "
+                       "of its own.")
+        st.caption(f"Reading with {reading_with}")

@@ -1,0 +1,223 @@
+"""Each person's own, in a real browser: two browsers on one server, without sign-in (anonymous workspaces kept
+by a cookie, across a server restart) and with sign-in through a real OpenID Connect provider on loopback
+(oidc-provider-mock): whose digits, whose model, the admin's shared model, signing out."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_app import config
+from mnist_app.store import collection, database, registry
+from tests.support import server
+from tests.support.canvas import DIGIT_STROKES, draw
+from tests.support.models import copy_of_the_committed_model
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
+ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
+
+playwright_api = server.browser_tests()
+
+
+@pytest.fixture()
+def sandbox(tmp_path):
+    """A store and artifact folder of the test's own, for the servers it starts (and for its own checks)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    env = {"MNIST_APP_COLLECTION": str(tmp_path / "collection.sqlite"), "MNIST_APP_ARTIFACTS": str(tmp_path / "models"),
+           "MNIST_APP_TRAINING_DIR": str(tmp_path / "training"), "MNIST_APP_TRAINER": "off"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    database.dispose()
+    for key, value in saved.items():
+        os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+
+
+@pytest.fixture()
+def chromium():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(page, base, path):
+    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+    server.wait_for_page(page, server.PAGES[path])
+
+
+def save_drawn(page, base, digit: str) -> None:
+    """Draw a digit on Draw, say the model is right, keep it."""
+    open_page(page, base, "Draw")
+    draw(page, DIGIT_STROKES[digit])
+    page.wait_for_function("d => document.querySelector(\"[data-testid='stMetricValue']\")?.innerText.trim() === d",
+                           arg=digit, timeout=20_000)
+    server.wait_idle(page)
+    keep = page.locator(".st-key-draw_result_keep")
+    keep.get_by_text("Right", exact=True).click()
+    server.wait_idle(page)
+    keep.get_by_role("button", name="Save to my digits").click()
+    page.get_by_role("button", name=f"Kept as a {digit}").wait_for(timeout=20_000)
+
+
+def kept_labels(page, base) -> list[str]:
+    """The labels My digits lists (its grid's captions end with "true N")."""
+    open_page(page, base, "My_digits")
+    return [text.rsplit("true ", 1)[1] for text in page.locator(".digit-grid figcaption").all_inner_texts()]
+
+
+def downloaded_npz(page, label: str) -> np.lib.npyio.NpzFile:
+    with page.expect_download() as download:
+        page.get_by_role("button", name=label).click()
+    return np.load(io.BytesIO(open(download.value.path(), "rb").read()))
+
+
+def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium, tmp_path):
+    log = SCREENSHOTS.parent / "workspaces.log"
+    with server.streamlit_server(extra_env=sandbox, log_path=log) as base:
+        a = chromium.new_context(viewport={"width": 1280, "height": 1100})
+        b = chromium.new_context(viewport={"width": 1280, "height": 1100})
+        page_a, page_b = a.new_page(), b.new_page()
+        save_drawn(page_a, base, "7")
+        cookie = next(c for c in a.cookies() if c["name"] == "mnist_workspace")
+        assert cookie["httpOnly"] and len(cookie["value"]) == 43 and cookie["expires"] > time.time() + 300 * 86_400
+
+        assert kept_labels(page_b, base) == [] and page_b.get_by_text("Nothing kept yet").count() == 1
+        page_b.screenshot(path=str(SCREENSHOTS / "Workspaces_B_empty.png"), full_page=True)
+        save_drawn(page_b, base, "1")  # B's own digit: now B has the export and delete controls
+        assert kept_labels(page_b, base) == ["1"]
+        with downloaded_npz(page_b, "MNIST-format arrays (.npz)") as exported:
+            assert list(exported["y"]) == [1]  # B's export holds B's digit alone
+        page_b.locator("[data-testid='stSelectbox']").first.click()  # the digits B may delete one by one: B's own
+        options = page_b.get_by_role("option").all_inner_texts()
+        page_b.keyboard.press("Escape")
+        assert len(options) == 1 and "label 1" in options[0], options
+        page_b.get_by_text("I am sure").click()
+        server.wait_idle(page_b)
+        page_b.get_by_role("button", name="Delete all").click()
+        page_b.get_by_text("Nothing kept yet").wait_for(timeout=20_000)
+
+        # A forged cookie -- not a token, or a token of nobody's -- opens an empty workspace, never A's.
+        for forged in (collection.Collection(collection.Access.server(), everyone=True).digits()[0].owner,
+                       "A" * 43):
+            b.add_cookies([{"name": "mnist_workspace", "value": forged, "domain": "127.0.0.1", "path": "/"}])
+            assert kept_labels(b.new_page(), base) == []
+        assert kept_labels(a.new_page(), base) == ["7"]  # A in a new page: its 7
+        page_a.screenshot(path=str(SCREENSHOTS / "Workspaces_A.png"), full_page=True)
+        assert page_a.locator(ERROR_BOXES).count() == 0 and page_b.locator(ERROR_BOXES).count() == 0
+    with server.streamlit_server(extra_env=sandbox, log_path=log) as base:  # the server restarted
+        assert kept_labels(a.new_page(), base) == ["7"]
+
+
+def start_provider(port: int, users: list[dict]) -> subprocess.Popen:
+    command = [str(Path(sys.executable).with_name("oidc-provider-mock")), "-p", str(port), "-H", "127.0.0.1"]
+    for claims in users:
+        command += ["--user-claims", json.dumps(claims)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the OpenID Connect provider did not start")
+
+
+@pytest.fixture()
+def signed_in_server(sandbox, tmp_path):
+    """A dashboard whose secrets have [auth], against a real OpenID Connect provider on loopback."""
+    provider_port, port = server.free_port(), server.free_port()
+    provider = start_provider(provider_port, [{"sub": "alice", "email": "alice@example.com"},
+                                              {"sub": "bob", "email": "bob@example.com"},
+                                              {"sub": "carol", "email": "admin@example.com"}])
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "{os.urandom(24).hex()}"
+client_id = "mnist-dashboard"
+client_secret = "not-a-secret-of-anyones"
+server_metadata_url = "http://127.0.0.1:{provider_port}/.well-known/openid-configuration"
+""")
+    env = {**sandbox, "MNIST_APP_ADMINS": "admin@example.com"}
+    try:
+        with server.streamlit_server(extra_env=env, log_path=SCREENSHOTS.parent / "signed_in.log", port=port,
+                                     args=["--secrets.files", str(secrets)]) as base:
+            yield base
+    finally:
+        server.stop(provider)
+
+
+def sign_in(browser, base, subject: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    page = context.new_page()
+    open_page(page, base, "")
+    page.locator("[data-testid='stSidebar']").get_by_role("button", name="Sign in").click()
+    page.locator("input[name='sub']").wait_for(timeout=20_000)  # the provider's own page
+    page.locator("input[name='sub']").fill(subject)
+    page.get_by_role("button", name="Authorize").click()
+    page.get_by_text("You are ").first.wait_for(timeout=30_000)
+    server.wait_idle(page)
+    return page
+
+
+def model_shown(page, base) -> str:
+    """The id of the model the sidebar says reads this person's digits."""
+    open_page(page, base, "Draw")
+    return page.locator("[data-testid='stSidebar'] code").first.inner_text().strip()
+
+
+def test_signed_in_people_their_digits_their_model_and_the_admins_shared_one(signed_in_server, chromium, tmp_path):
+    base = signed_in_server
+    alice, bob = sign_in(chromium, base, "alice"), sign_in(chromium, base, "bob")
+    assert "alice@example.com" in alice.locator("[data-testid='stSidebar']").inner_text()
+    save_drawn(alice, base, "7")
+    assert kept_labels(bob, base) == [] and kept_labels(alice, base) == ["7"]
+
+    shared_id = model_shown(bob, base)
+    mine = registry.Registry(collection.Access("user:alice")).register(  # one more model, made for alice
+        copy_of_the_committed_model(tmp_path / "alices"), description="a copy of the committed model")
+    open_page(alice, base, "Train")
+    alice.get_by_role("button", name="Use it").click()
+    server.wait_idle(alice)
+    assert model_shown(alice, base) == mine.id != shared_id
+    assert alice.locator("[data-testid='stMainBlockContainer']").get_by_text("Reading with your model").count() == 1
+    assert model_shown(bob, base) == shared_id  # bob reads the same drawing with the shared model
+    alice.screenshot(path=str(SCREENSHOTS / "Workspaces_alice_own_model.png"), full_page=True)
+    open_page(bob, base, "Train")
+    assert bob.get_by_role("button", name="Make it the shared model").count() == 0  # not an admin
+
+    carol = sign_in(chromium, base, "carol")
+    assert "admin" in carol.locator("[data-testid='stSidebar']").inner_text()
+    open_page(carol, base, "Train")
+    carol.get_by_text("Everyone's models (admin)").click()
+    server.wait_idle(carol)
+    carol.get_by_role("button", name="Make it the shared model").click()
+    server.wait_idle(carol)
+    deadline = time.monotonic() + 10
+    while model_shown(bob, base) != mine.id and time.monotonic() < deadline:
+        time.sleep(1)
+    assert model_shown(bob, base) == mine.id  # the admin's choice is everyone's
+    carol.screenshot(path=str(SCREENSHOTS / "Workspaces_admin_shares.png"), full_page=True)
+
+    alice.locator("[data-testid='stSidebar']").get_by_role("button", name="Sign out").click()
+    signed_out = alice.get_by_text("Not signed in").or_(alice.get_by_role("button", name="End session"))
+    signed_out.first.wait_for(timeout=30_000)
+    if alice.get_by_role("button", name="End session").count():  # the provider ends its session too (RP logout)
+        alice.get_by_role("button", name="End session").click()
+    alice.get_by_text("Not signed in").first.wait_for(timeout=30_000)
+    open_page(alice, base, "My_digits")
+    assert alice.get_by_text("Sign in to keep digits").count() == 1 and kept_labels(alice, base) == []
+    for page in (alice, bob, carol):
+        assert page.locator(ERROR_BOXES).count() == 0
