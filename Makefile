@@ -46,10 +46,12 @@ train: setup data
 export: setup
 	$(PY) -m mnist_app export
 
-# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces).
+# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces), and
+# what each interaction costs the server, from its own CPU accounting, with its memory over long sessions.
 bench: setup-dev data model browser
 	$(PY) scripts/bench.py
 	$(PY) -m scripts.bench_faces
+	$(PY) -m scripts.bench_server
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness

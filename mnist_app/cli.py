@@ -300,6 +300,23 @@ def command_trainer(args) -> int:
     return 0
 
 
+def no_config_watchers() -> bool:
+    """Keep Streamlit from polling its config.toml files five times a second for the life of the server.
+
+    `streamlit run` starts a polling watcher on every config file it could read (whatever
+    server.fileWatcherType says) to reload options edited while the server runs. This app reads its options
+    once, at start-up; the polling cost ~9 % of the server's busy time while people drew (a py-spy profile of
+    20 strokes). Streamlit offers no option for it, so its installer is replaced with one that installs nothing.
+    Returns whether the installer was found (a newer Streamlit may have moved it: then it stays).
+    """
+    from streamlit.web import bootstrap  # only `serve` runs Streamlit
+
+    if not hasattr(bootstrap, "_install_config_watchers"):
+        return False
+    bootstrap._install_config_watchers = lambda flag_options: None
+    return True
+
+
 def command_serve(args) -> int:
     """The dashboard, warmed: Streamlit serving Home.py (through mnist_app/ui/asgi.py, which gives every browser
     its workspace cookie) in this process, after starting the warm-up thread and, unless trainers run elsewhere,
@@ -310,8 +327,12 @@ def command_serve(args) -> int:
 
     os.chdir(config.PROJECT_ROOT)  # .streamlit/ (settings and secrets) is the project's, wherever this started
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    service.warm_up_in_background(log=log)
+    from mnist_app.ui import charts  # with Streamlit: the dashboard's own pieces
+
+    service.warm_up_in_background(log=log, extra={"charts": charts.warm_up})
     trainer.start_embedded(log=log)
+    if not no_config_watchers():
+        log("serve: Streamlit's config watchers could not be turned off; they poll 5 times a second")
     sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "mnist_app" / "ui" / "asgi.py"),
                 *args.streamlit_options]
     return streamlit_cli.main()

@@ -17,33 +17,39 @@ mode = controls.segmented_control("Mode", ["Digit", "Number"], default="Digit", 
                                   label_visibility="collapsed")
 with controls.popover(f"Pen: {st.session_state.get('draw_stroke_width', 18)} px", icon=":material/stylus:"):
     stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
-number = mode == "Number"
 
-if number:
-    width, height = PHONE_NUMBER_CANVAS if widgets.on_phone() else NUMBER_CANVAS
-    pad = widgets.drawing_pad("draw_number", width=width, height=height, stroke_width=stroke_width)
-    result_area = st.container()
-else:  # side by side when there is room, the answer right under the canvas otherwise
-    row = st.container(horizontal=True, gap="medium")
-    with row.container(width=CANVAS_SIZE):
-        pad = widgets.drawing_pad("draw_digit", width=CANVAS_SIZE, height=CANVAS_SIZE, stroke_width=stroke_width)
-    result_area = row.container(key="draw_result_column", width="stretch")
+
+@st.fragment
+def drawing(number: bool, stroke_width: int) -> None:
+    """The canvas and its answer. A stroke, Undo, Save... rerun only this part, not the page around it."""
+    if number:
+        width, height = PHONE_NUMBER_CANVAS if widgets.on_phone() else NUMBER_CANVAS
+        pad = widgets.drawing_pad("draw_number", width=width, height=height, stroke_width=stroke_width)
+        result_area = st.container()
+    else:  # side by side when there is room, the answer right under the canvas otherwise
+        row = st.container(horizontal=True, gap="medium")
+        with row.container(width=CANVAS_SIZE):
+            pad = widgets.drawing_pad("draw_digit", width=CANVAS_SIZE, height=CANVAS_SIZE, stroke_width=stroke_width)
+        result_area = row.container(key="draw_result_column", width="stretch")
+        with result_area:
+            chrome.flex_item("draw_result_column", RESULT_MIN_WIDTH)
     with result_area:
-        chrome.flex_item("draw_result_column", RESULT_MIN_WIDTH)
-
-with result_area:
-    if predictor is None:
-        pass
-    elif pad.image_data is None:
-        what = "a number (several digits side by side)" if number else "a digit (0–9)"
-        st.info(f"Draw {what} on the black canvas with the mouse or your finger; the prediction appears as "
-                "you draw.", icon=":material/gesture:")
-    else:
-        shown = cache.read(pad.image_bytes, number=number)
-        if isinstance(shown, ImageError):
-            views.image_error(shown)
-        elif shown.has_digit or number:
-            views.show(shown, key="draw_result", source="draw", show_original=number)
+        drawn = pad.image_bytes  # the PNG the canvas sent, read as it came (never decoded to an array here)
+        if predictor is None:
+            pass
+        elif drawn is None:
+            what = "a number (several digits side by side)" if number else "a digit (0–9)"
+            st.info(f"Draw {what} on the black canvas with the mouse or your finger; the prediction appears as "
+                    "you draw.", icon=":material/gesture:")
         else:
-            st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.",
-                    icon=":material/gesture:")
+            shown = cache.read(drawn, number=number)
+            if isinstance(shown, ImageError):
+                views.image_error(shown)
+            elif shown.has_digit or number:
+                views.show(shown, key="draw_result", source="draw", show_original=number)
+            else:
+                st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.",
+                        icon=":material/gesture:")
+
+
+drawing(mode == "Number", stroke_width)

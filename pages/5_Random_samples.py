@@ -18,32 +18,38 @@ def reshuffle():
     st.session_state["samples_seed"] = int(np.random.default_rng().integers(0, 1_000_000))
 
 
-controls = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
-count = controls.slider("Number of samples", 4, 64, 16, step=4, key="samples_count", width=260)
-controls.number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed", width=150)
-controls.button("Reshuffle", icon=":material/shuffle:", on_click=reshuffle, key="samples_reshuffle")
-only_wrong = controls.toggle("Only misclassified", key="samples_only_wrong")
+@st.fragment
+def samples() -> None:
+    """The controls, the grid and the close-up: Reshuffle and the others rerun only this part of the page."""
+    controls = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+    count = controls.slider("Number of samples", 4, 64, 16, step=4, key="samples_count", width=260)
+    controls.number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed", width=150)
+    controls.button("Reshuffle", icon=":material/shuffle:", on_click=reshuffle, key="samples_reshuffle")
+    only_wrong = controls.toggle("Only misclassified", key="samples_only_wrong")
 
-pool = np.flatnonzero(predicted != mnist.y_test) if only_wrong else np.arange(len(mnist.y_test))
-chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(pool, min(count, len(pool)),
-                                                                               replace=False))
-mistakes = int(np.sum(predicted[chosen] != mnist.y_test[chosen]))
-st.markdown(f"**{len(chosen)} samples**, {mistakes} misclassified (framed in red). "
-            f"Over the whole test set: {int(np.sum(predicted != mnist.y_test))} mistakes in {len(predicted):,}.")
-views.digit_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen], probabilities[chosen].max(axis=1),
-              numbers=chosen)
+    pool = np.flatnonzero(predicted != mnist.y_test) if only_wrong else np.arange(len(mnist.y_test))
+    chosen = np.sort(np.random.default_rng(st.session_state["samples_seed"]).choice(pool, min(count, len(pool)),
+                                                                                   replace=False))
+    mistakes = int(np.sum(predicted[chosen] != mnist.y_test[chosen]))
+    st.markdown(f"**{len(chosen)} samples**, {mistakes} misclassified (framed in red). "
+                f"Over the whole test set: {int(np.sum(predicted != mnist.y_test))} mistakes in {len(predicted):,}.")
+    views.digit_grid(mnist.x_test[chosen], mnist.y_test[chosen], predicted[chosen],
+                     probabilities[chosen].max(axis=1), numbers=chosen)
 
-st.subheader("One sample up close")
-index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true {mnist.y_test[i]}, "
-                     f"predicted {predicted[i]}", key="samples_pick")
-if index is not None:
-    row = st.container(horizontal=True, gap="medium")
-    row.image(charts.upscale(mnist.x_test[index] / 255.0),
-              caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168)
-    with row.container(key="samples_chart", width="stretch"):
-        chrome.flex_item("samples_chart", 260)
-        verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
-        st.metric("Prediction", str(predicted[index]),
-                  f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",
-                  delta_color="off", delta_arrow="off")
-        views.top10_chart(probabilities[index])
+    st.subheader("One sample up close")
+    index = st.selectbox("Test image", chosen, format_func=lambda i: f"#{i} — true {mnist.y_test[i]}, "
+                         f"predicted {predicted[i]}", key="samples_pick")
+    if index is not None:
+        row = st.container(horizontal=True, gap="medium")
+        row.image(charts.upscale(mnist.x_test[index] / 255.0),
+                  caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168)
+        with row.container(key="samples_chart", width="stretch"):
+            chrome.flex_item("samples_chart", 260)
+            verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
+            st.metric("Prediction", str(predicted[index]),
+                      f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",
+                      delta_color="off", delta_arrow="off")
+            views.top10_chart(probabilities[index])
+
+
+samples()

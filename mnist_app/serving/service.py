@@ -10,6 +10,8 @@ recently used goes first. No Streamlit here: the same objects serve the pages an
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -124,8 +126,9 @@ def test_set() -> data.TestSet:
     return _shared("test_set", _stamp(config.MNIST_CACHE), data.load_test_set)
 
 
-def warm_up(log: Callable[[str], None] | None = None) -> dict:
-    """Load everything a first visitor would otherwise wait for; return the seconds each step took."""
+def warm_up(log: Callable[[str], None] | None = None, extra: dict[str, Callable[[], object]] | None = None) -> dict:
+    """Load everything a first visitor would otherwise wait for (and the `extra` steps the caller names); return
+    the seconds each step took."""
     seconds = {}
 
     def step(name, work):
@@ -144,9 +147,19 @@ def warm_up(log: Callable[[str], None] | None = None) -> dict:
     step("test report", lambda: test_report(shared()))
     step("test set", test_set)
     step("page libraries", _import_page_libraries)
+    for name, work in (extra or {}).items():
+        step(name, work)
+    if os.environ.get("MNIST_APP_GC_FREEZE", "on") != "off":
+        step("freeze", _freeze)
     if log:
         log(f"warm-up done: {seconds}")
     return seconds
+
+
+def _freeze() -> None:
+    """Move everything loaded so far (libraries, the model, the test set) out of the collector's sight."""
+    gc.collect()
+    gc.freeze()
 
 
 def _import_page_libraries() -> None:
@@ -155,11 +168,12 @@ def _import_page_libraries() -> None:
     import pandas  # noqa: F401
 
 
-def warm_up_in_background(log: Callable[[str], None] | None = None) -> threading.Thread:
+def warm_up_in_background(log: Callable[[str], None] | None = None,
+                          extra: dict[str, Callable[[], object]] | None = None) -> threading.Thread:
     """Start warm_up() in a daemon thread, once per process; later calls return the same thread."""
     global _warming
     with _locks_guard:
         if _warming is None:
-            _warming = threading.Thread(target=warm_up, args=(log,), name="mnist-warm-up", daemon=True)
+            _warming = threading.Thread(target=warm_up, args=(log, extra), name="mnist-warm-up", daemon=True)
             _warming.start()
         return _warming

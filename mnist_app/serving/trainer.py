@@ -97,7 +97,7 @@ class Trainer:
         self.log(f"trainer {self.worker}: waiting for jobs ({slots()} slot(s) on this server)")
         while not stop.is_set():
             try:
-                job = self.queue.claim(self.worker, slots())
+                job = self.queue.claim(self.worker, slots()) if self.queue.waiting() else None
             except Exception as error:  # a database that is down for a moment: try again
                 self.log(f"trainer: cannot reach the queue ({error})")
                 job = None

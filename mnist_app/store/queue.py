@@ -156,6 +156,12 @@ class Trainers:
     def __init__(self, address: str | None = None):
         self.engine = database.engine(address)
 
+    def waiting(self) -> bool:
+        """Whether any job is queued (a cheap read, before a trainer tries a claim)."""
+        with database.transaction(self.engine) as connection:
+            return connection.execute(sa.select(_jobs.c.id).where(_jobs.c.state == "queued").limit(1)).first() \
+                is not None
+
     def claim(self, worker: str, slots: int) -> Job | None:
         """Take the oldest queued job when fewer than `slots` run on the whole server; None otherwise."""
         with database.transaction(self.engine, write=True) as connection:

@@ -7,13 +7,17 @@ server, mnist_app.ui.asgi). Under a plain `streamlit run Home.py` the page sets 
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from mnist_app.serving import people
 
 
+@functools.cache
 def auth_configured() -> bool:
-    """Whether the server's secrets have Streamlit's [auth] section (then people sign in with st.login)."""
+    """Whether the server's secrets have Streamlit's [auth] section (then people sign in with st.login). Read
+    once per server: the secrets are read when it starts (looking again on every rerun cost a file search)."""
     try:
         return bool(st.secrets.get("auth"))
     except Exception:  # no secrets file at all: the laptop default

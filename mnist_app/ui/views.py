@@ -34,7 +34,7 @@ def image_error(error: Exception, name: str | None = None) -> None:
 
 def top10_chart(probabilities: np.ndarray, height: int = 260) -> None:
     """All ten digits as horizontal bars, most likely first, each labelled with its probability."""
-    st.altair_chart(charts.top10(probabilities, height), width="stretch")
+    st.vega_lite_chart(charts.top10_spec(probabilities, height), width="stretch")
 
 
 def digit_grid(images, true_labels, predicted, confidences, numbers=None) -> None:

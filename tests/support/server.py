@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from mnist_app import config
 from mnist_app.ui import chrome
 
 CHROMIUM = "/usr/bin/chromium"
+TICK = os.sysconf("SC_CLK_TCK")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = {page.url: page.heading for page in chrome.ALL_PAGES}  # URL path -> the page title shown on it
@@ -91,3 +93,34 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stSpinner\"]').length === 0",
                            timeout=timeout_ms)
     page.wait_for_timeout(400)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads), as the kernel counts them."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def pid_of(base: str) -> int:
+    """The pid of the server listening at `base` (the serve process), from /proc."""
+    port = base.rsplit(":", 1)[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if parts[1].endswith(f":{int(port):04X}") and parts[3] == "0A":  # LISTEN
+            inode = parts[9]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if any(os.readlink(fd).endswith(f"[{inode}]") for fd in (entry / "fd").iterdir()):
+                    return int(entry.name)
+            except OSError:
+                continue
+    raise RuntimeError(f"no process listens on {port}")
