@@ -17,6 +17,7 @@ person = identity.required("train a model")
 models = registry.Registry(person.access)
 unavailable = jobs.availability()
 FULL_EPOCH_IMAGES = 105_000  # MNIST's training split, the user-style digits and the non-digits, about
+QUICK_RUN_IMAGES = jobs.quick_run_images()
 
 
 def estimate(arch: str, networks: int, images: int) -> str:
@@ -42,19 +43,20 @@ def training_form() -> None:
         arch = st.selectbox("Network (a new model)", architectures.NAMES, key="train_arch",
                             format_func=lambda name: f"{name} — {architectures.DESCRIPTIONS[name][:70]}…")
         epochs = st.slider("Epochs", 1, 20, 2, key="train_epochs",
-                           help="One epoch is one pass over ~105,000 images (10,000 in a quick run). Fine-tuning the "
+                           help="One epoch is one pass over ~105,000 images (fewer in a quick run). Fine-tuning the "
                                 f"model you read with: {fine_tuning}; a new network: "
                                 + "; ".join(f"{name}: {estimate(name, 1, FULL_EPOCH_IMAGES)}"
                                             for name in architectures.NAMES) + ".")
         with_collection = st.checkbox(f"Add my digits ({kept})", value=bool(kept), key="train_with_collection",
                                       disabled=not kept)
-        quick = st.checkbox("Quick run: 10,000 training images instead of all of them", key="train_quick")
+        quick = st.checkbox(f"Quick run: {QUICK_RUN_IMAGES:,} training images instead of all of them",
+                            key="train_quick")
         started = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if started:
         fine_tune = way.startswith("Fine-tune")
         try:
             jobs.start(person, arch=arch, epochs=epochs, fine_tune=fine_tune, with_collection=with_collection,
-                       limit=10_000 if quick else None)
+                       limit=QUICK_RUN_IMAGES if quick else None)
         except MnistAppError as error:
             st.error(str(error), icon=":material/block:")
             return

@@ -19,9 +19,9 @@ with controls.popover(f"Pen: {st.session_state.get('draw_stroke_width', 18)} px"
     stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
 
 
-@st.fragment
 def drawing(number: bool, stroke_width: int) -> None:
-    """The canvas and its answer. A stroke, Undo, Save... rerun only this part, not the page around it."""
+    """The canvas and its answer. (Not an st.fragment: a fragment's rerun is lost when a replica dies and its
+    people reconnect to another, which does not know the fragment; it saved only ~3 ms a stroke.)"""
     if number:
         width, height = PHONE_NUMBER_CANVAS if widgets.on_phone() else NUMBER_CANVAS
         pad = widgets.drawing_pad("draw_number", width=width, height=height, stroke_width=stroke_width)

@@ -9,9 +9,8 @@ from mnist_app.ui import cache, chrome, views
 predictor = chrome.page("Upload")
 
 
-@st.fragment
 def uploads() -> None:
-    """The uploader and what was read: choosing files, a card, Save... rerun only this part of the page."""
+    """The uploader and what was read (a whole-page rerun, not a fragment: see pages/1_Draw.py)."""
     files = st.file_uploader(
         "Images of handwritten digits (PNG, JPEG, BMP, GIF, WebP or TIFF)",
         type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],

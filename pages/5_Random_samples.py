@@ -18,9 +18,8 @@ def reshuffle():
     st.session_state["samples_seed"] = int(np.random.default_rng().integers(0, 1_000_000))
 
 
-@st.fragment
 def samples() -> None:
-    """The controls, the grid and the close-up: Reshuffle and the others rerun only this part of the page."""
+    """The controls, the grid and the close-up (a whole-page rerun, not a fragment: see pages/1_Draw.py)."""
     controls = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
     count = controls.slider("Number of samples", 4, 64, 16, step=4, key="samples_count", width=260)
     controls.number_input("Seed", min_value=0, max_value=999_999, step=1, key="samples_seed", width=150)

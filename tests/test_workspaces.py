@@ -2,23 +2,27 @@
 by a cookie, across a server restart) and with sign-in through a real OpenID Connect provider on loopback
 (oidc-provider-mock): whose digits, whose model, the admin's shared model, signing out."""
 
-import io
-import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mnist_app import config
 from mnist_app.store import collection, database, registry
 from tests.support import server
-from tests.support.canvas import DIGIT_STROKES, draw
 from tests.support.models import copy_of_the_committed_model
+from tests.support.pages import (
+    ADMIN_EMAIL,
+    PROVIDER_USERS,
+    auth_secrets,
+    downloaded_npz,
+    kept_labels,
+    model_shown,
+    open_page,
+    save_drawn,
+    sign_in,
+    start_provider,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
@@ -47,37 +51,6 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def open_page(page, base, path):
-    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
-    server.wait_for_page(page, server.PAGES[path])
-
-
-def save_drawn(page, base, digit: str) -> None:
-    """Draw a digit on Draw, say the model is right, keep it."""
-    open_page(page, base, "Draw")
-    draw(page, DIGIT_STROKES[digit])
-    page.wait_for_function("d => document.querySelector(\"[data-testid='stMetricValue']\")?.innerText.trim() === d",
-                           arg=digit, timeout=20_000)
-    server.wait_idle(page)
-    keep = page.locator(".st-key-draw_result_keep")
-    keep.get_by_text("Right", exact=True).click()
-    server.wait_idle(page)
-    keep.get_by_role("button", name="Save to my digits").click()
-    page.get_by_role("button", name=f"Kept as a {digit}").wait_for(timeout=20_000)
-
-
-def kept_labels(page, base) -> list[str]:
-    """The labels My digits lists (its grid's captions end with "true N")."""
-    open_page(page, base, "My_digits")
-    return [text.rsplit("true ", 1)[1] for text in page.locator(".digit-grid figcaption").all_inner_texts()]
-
-
-def downloaded_npz(page, label: str) -> np.lib.npyio.NpzFile:
-    with page.expect_download() as download:
-        page.get_by_role("button", name=label).click()
-    return np.load(io.BytesIO(open(download.value.path(), "rb").read()))
 
 
 def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium, tmp_path):
@@ -117,65 +90,19 @@ def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium,
         assert kept_labels(a.new_page(), base) == ["7"]
 
 
-def start_provider(port: int, users: list[dict]) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("oidc-provider-mock")), "-p", str(port), "-H", "127.0.0.1"]
-    for claims in users:
-        command += ["--user-claims", json.dumps(claims)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the OpenID Connect provider did not start")
-
-
 @pytest.fixture()
 def signed_in_server(sandbox, tmp_path):
     """A dashboard whose secrets have [auth], against a real OpenID Connect provider on loopback."""
     provider_port, port = server.free_port(), server.free_port()
-    provider = start_provider(provider_port, [{"sub": "alice", "email": "alice@example.com"},
-                                              {"sub": "bob", "email": "bob@example.com"},
-                                              {"sub": "carol", "email": "admin@example.com"}])
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f"""[auth]
-redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
-cookie_secret = "{os.urandom(24).hex()}"
-client_id = "mnist-dashboard"
-client_secret = "not-a-secret-of-anyones"
-server_metadata_url = "http://127.0.0.1:{provider_port}/.well-known/openid-configuration"
-""")
-    env = {**sandbox, "MNIST_APP_ADMINS": "admin@example.com"}
+    provider = start_provider(provider_port, PROVIDER_USERS)
+    secrets = auth_secrets(tmp_path / "secrets.toml", f"http://127.0.0.1:{port}", provider_port)
+    env = {**sandbox, "MNIST_APP_ADMINS": ADMIN_EMAIL}
     try:
         with server.streamlit_server(extra_env=env, log_path=SCREENSHOTS.parent / "signed_in.log", port=port,
                                      args=["--secrets.files", str(secrets)]) as base:
             yield base
     finally:
         server.stop(provider)
-
-
-def sign_in(browser, base, subject: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    page = context.new_page()
-    open_page(page, base, "")
-    page.locator("[data-testid='stSidebar']").get_by_role("button", name="Sign in").click()
-    page.locator("input[name='sub']").wait_for(timeout=20_000)  # the provider's own page
-    page.locator("input[name='sub']").fill(subject)
-    page.get_by_role("button", name="Authorize").click()
-    page.get_by_text("You are ").first.wait_for(timeout=30_000)
-    server.wait_idle(page)
-    return page
-
-
-def model_shown(page, base) -> str:
-    """The id of the model the sidebar says reads this person's digits."""
-    open_page(page, base, "Draw")
-    return page.locator("[data-testid='stSidebar'] code").first.inner_text().strip()
 
 
 def test_signed_in_people_their_digits_their_model_and_the_admins_shared_one(signed_in_server, chromium, tmp_path):

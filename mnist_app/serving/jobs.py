@@ -26,13 +26,21 @@ from mnist_app.store import collection, queue, registry, results
 SETTING = "MNIST_APP_TRAINING"
 
 
+def quick_run_images() -> int:
+    """How many training images the Train page's quick run uses (MNIST_APP_QUICK_RUN_IMAGES; 10,000)."""
+    try:
+        return max(500, int(os.environ.get("MNIST_APP_QUICK_RUN_IMAGES", "10000")))
+    except ValueError:
+        return 10_000
+
+
 def availability() -> str | None:
     """None when people may start training here, else why not (for the page to say)."""
     if os.environ.get(SETTING, "on").strip().lower() in ("off", "0", "false", "no"):
         return f"Training is switched off on this server ({SETTING}=off)."
-    if os.environ.get(trainer.MODE_SETTING, "embedded").strip().lower() == "off":
+    if trainer.mode() == "off":
         return f"No trainer runs for this server ({trainer.MODE_SETTING}=off)."
-    if os.environ.get(trainer.MODE_SETTING, "embedded").strip().lower() == "embedded":
+    if trainer.mode() == "beside":
         return trainer.can_train()
     return None  # trainers run elsewhere (MNIST_APP_TRAINER=external)
 

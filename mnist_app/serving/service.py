@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from mnist_app import config
+from mnist_app.errors import ModelFileError, StoreError
+from mnist_app.images import preprocess
 from mnist_app.measure import evaluate
 from mnist_app.network import inference
 from mnist_app.store import data, database, registry, results
@@ -30,6 +32,11 @@ READING_TTL = 2.0  # seconds a workspace's choice of model (and the shared one) 
 
 _cache: OrderedDict[str, tuple[tuple, object]] = OrderedDict()
 _folders: dict[str | None, tuple[float, tuple[Path, bool]]] = {}
+_answering: dict[str | None, Path] = {}  # the folder each workspace's readings come from now
+_ready: set[Path] = set()  # folders loaded and verified
+_loading: set[Path] = set()
+_failed: dict[Path, str] = {}  # folders that could not be loaded or verified, and why
+VERIFY_IMAGES = 200
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _warming: threading.Thread | None = None
@@ -88,25 +95,89 @@ def predictor(models_dir: Path | None = None) -> inference.Predictor:
 
 
 def reading_folder(owner: str | None) -> tuple[Path, bool]:
-    """(the model folder `owner` reads with, whether it is their own model): the shared one for None."""
+    """(the model folder `owner` should read with, whether it is their own model): the shared one for None.
+    Asked of the store at most every READING_TTL seconds; a model whose files cannot be had falls back to the
+    committed one."""
     now = time.monotonic()
     remembered = _folders.get(owner)
     if remembered is not None and now - remembered[0] < READING_TTL:
         return remembered[1]
-    found = registry.folders(database.engine(), owner)
+    try:
+        found = registry.folders(database.engine(), owner)
+    except StoreError:  # an incomplete or damaged model in the artifact store: never loaded
+        found = (Path(config.MODELS_DIR), False)
     if not config.model_path(found[0]).is_file() and found[0] != config.MODELS_DIR:
         found = (Path(config.MODELS_DIR), False)  # a model whose files are gone: the committed one answers
     _folders[owner] = (now, found)
     return found
 
 
+def reading_predictor(owner: str | None) -> inference.Predictor:
+    """The predictor `owner`'s readings use now.
+
+    When the model they read with changes under them (an admin shared another, seen within READING_TTL s on
+    every replica), the new one is loaded and verified in the background while the old one keeps answering;
+    readings switch to it in one step once it is ready. A model the person chose themselves (forget_choice) is
+    loaded at once.
+    """
+    folder = reading_folder(owner)[0]
+    previous = _answering.get(owner)
+    if previous is None or previous == folder or folder in _ready:
+        loaded = predictor(folder)
+        _ready.add(folder)
+        _answering[owner] = folder
+        return loaded
+    _load_in_background(folder)
+    try:
+        return predictor(previous)
+    except ModelFileError:  # the old one is gone too: wait for the new one
+        _answering.pop(owner, None)
+        return reading_predictor(owner)
+
+
+def _load_in_background(folder: Path) -> None:
+    with _locks_guard:
+        if folder in _loading:
+            return
+        _loading.add(folder)
+
+    def load() -> None:
+        try:
+            verify(predictor(folder), folder)
+            _ready.add(folder)
+        except Exception as error:  # not loadable or not right: the old model goes on answering
+            _failed[folder] = str(error)
+        finally:
+            with _locks_guard:
+                _loading.discard(folder)
+
+    threading.Thread(target=load, name="mnist-model-switch", daemon=True).start()
+
+
+def verify(loaded: inference.Predictor, folder: Path) -> None:
+    """Check a newly loaded model before it answers anyone: it must give its own stored answers on the first
+    VERIFY_IMAGES test images (or, without a stored report, proper probabilities); ModelFileError otherwise."""
+    report = results.load_test_report(folder)
+    if report is not None:
+        images = preprocess.normalize_mnist(test_set().x_test[:VERIFY_IMAGES])
+        answers = loaded.predict_batch(images).argmax(axis=1)
+        if not np.array_equal(answers, report.predicted[:VERIFY_IMAGES]):
+            raise ModelFileError(f"the model in {folder} does not give its own recorded answers")
+        return
+    probabilities = loaded.predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32))
+    if not (np.all(np.isfinite(probabilities)) and abs(float(probabilities.sum()) - 1.0) < 1e-3):
+        raise ModelFileError(f"the model in {folder} does not give probabilities")
+
+
 def forget_choice(owner: str | None = None) -> None:
-    """Ask the store again on the next reading (after someone chose another model)."""
+    """Ask the store again on the next reading, and switch at once (after someone chose another model)."""
     if owner is None:
         _folders.clear()
+        _answering.clear()
     else:
-        _folders.pop(owner, None)
-        _folders.pop(None, None)
+        for key in (owner, None):
+            _folders.pop(key, None)
+            _answering.pop(key, None)
 
 
 def test_report(models_dir: Path | None = None) -> results.TestReport | None:
@@ -143,7 +214,7 @@ def warm_up(log: Callable[[str], None] | None = None, extra: dict[str, Callable[
     # The first prediction also builds ONNX Runtime's kernels: a visitor's first answer is then as fast as any.
     shared = lambda: reading_folder(None)[0]  # noqa: E731 -- the shared model: the committed one, or an admin's choice
     step("store", shared)
-    step("predictor", lambda: predictor(shared()).predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
+    step("predictor", lambda: reading_predictor(None).predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
     step("test report", lambda: test_report(shared()))
     step("test set", test_set)
     step("page libraries", _import_page_libraries)

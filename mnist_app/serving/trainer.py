@@ -1,9 +1,10 @@
 """The trainer: claims training jobs from the queue and runs each one in a process of its own.
 
 `python -m mnist_app trainer` runs one, on any machine that reaches the database and the artifact store;
-`python -m mnist_app serve` also runs one in a thread of the web server unless `MNIST_APP_TRAINER` says
-`external` (the trainers run elsewhere) or `off`. At most `MNIST_APP_TRAINING_SLOTS` jobs (1 by default) run at
-once on the whole server, whatever the number of trainers.
+`python -m mnist_app serve` (so `make run`) starts one in a process beside the web server unless
+`MNIST_APP_TRAINER` says `external` (the trainers run elsewhere, as the cluster launcher's replicas say) or
+`off`. At most `MNIST_APP_TRAINING_SLOTS` jobs (1 by default) run at once on the whole server, whatever the number
+of trainers.
 
 A job runs as `python -m mnist_app train ...` in a new session (its own process group, which cancelling stops
 with SIGTERM), writing into a folder of its own. Every second the trainer copies the run's progress file into
@@ -13,6 +14,7 @@ finished run's model is registered as the job owner's, with its comparison again
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import importlib.util
 import os
@@ -33,13 +35,14 @@ from mnist_app.images import preprocess, reading
 from mnist_app.network import inference
 from mnist_app.store import collection, data, queue, registry, results
 
-MODE_SETTING = "MNIST_APP_TRAINER"  # embedded (the default), external or off
+MODE_SETTING = "MNIST_APP_TRAINER"  # beside (the default), external or off: see mode()
 SLOTS_SETTING = "MNIST_APP_TRAINING_SLOTS"
 TRAINING_DIR_SETTING = "MNIST_APP_TRAINING_DIR"
 BEAT_SECONDS = 1.0
 
-_embedded: threading.Thread | None = None
-_embedded_guard = threading.Lock()
+PR_SET_PDEATHSIG = 1  # prctl(2)
+_beside: subprocess.Popen | None = None
+_beside_guard = threading.Lock()
 
 
 def slots() -> int:
@@ -212,15 +215,32 @@ def can_train() -> str | None:
     return None
 
 
-def start_embedded(log: Callable[[str], None] | None = None) -> threading.Thread | None:
-    """Run a trainer in a daemon thread of this process, once (unless MNIST_APP_TRAINER is external or off, or
-    this machine cannot train)."""
-    global _embedded
-    if os.environ.get(MODE_SETTING, "embedded").strip().lower() != "embedded" or can_train():
+def mode() -> str:
+    """How this server gets its trainer: "beside" (a trainer process started with the web server, the default),
+    "external" (trainers run elsewhere: other processes or machines) or "off" (no training)."""
+    return os.environ.get(MODE_SETTING, "beside").strip().lower()
+
+
+def start_beside(log: Callable[[str], None] | None = None) -> subprocess.Popen | None:
+    """Start one trainer process beside this web server, once per process (unless MNIST_APP_TRAINER says
+    external or off, or this machine cannot train). It ends with the server: it is told so when the server's
+    process ends, even when the server is killed (Linux's parent-death signal)."""
+    global _beside
+    if mode() != "beside" or can_train():
         return None
-    with _embedded_guard:
-        if _embedded is None:
-            trainer = Trainer(log=log or (lambda message: None))
-            _embedded = threading.Thread(target=trainer.run, name="mnist-trainer", daemon=True)
-            _embedded.start()
-        return _embedded
+    with _beside_guard:
+        if _beside is None or _beside.poll() is not None:
+            _beside = subprocess.Popen([sys.executable, "-m", "mnist_app", "trainer"], cwd=config.PROJECT_ROOT,
+                                       env={**os.environ, MODE_SETTING: "external"}, stdin=subprocess.DEVNULL,
+                                       preexec_fn=_die_with_parent)
+            if log:
+                log(f"trainer: started beside the server (pid {_beside.pid})")
+        return _beside
+
+
+def _die_with_parent() -> None:
+    """In the trainer's process, before it runs: ask the kernel for SIGTERM when its parent process ends."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the trainer outlives a killed server (stopped servers stop it, see cluster)
+        pass

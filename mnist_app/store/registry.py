@@ -181,15 +181,22 @@ def _shared_id(connection: sa.Connection) -> str | None:
     return connection.execute(sa.select(_settings.c.value).where(_settings.c.key == SHARED_KEY)).scalar()
 
 
-def folders(engine: sa.Engine, owner: str | None) -> tuple[Path, bool]:
-    """(the folder `owner` reads with, whether it is their own model) in two small queries; the shared model's
-    folder (the committed models/ until an admin shares another) when they use none of their own, or for None."""
+def locations(engine: sa.Engine, owner: str | None) -> tuple[str | None, bool]:
+    """(where the model `owner` reads with is stored, whether it is their own model), in two small queries: the
+    shared model's location when they use none of their own, or for None; None for the committed model."""
     with database.transaction(engine) as connection:
         own = None if owner is None else connection.execute(
             sa.select(_models.c.location).join(_workspaces, _workspaces.c.model == _models.c.id).where(
                 _workspaces.c.owner == owner)).scalar()
         if own is not None:
-            return artifacts.local(own), True
+            return own, True
         shared = connection.execute(sa.select(_models.c.location).join(
             _settings, (_settings.c.key == SHARED_KEY) & (_settings.c.value == _models.c.id))).scalar()
-    return (artifacts.local(shared) if shared else Path(config.MODELS_DIR)), False
+    return shared, False
+
+
+def folders(engine: sa.Engine, owner: str | None) -> tuple[Path, bool]:
+    """(the local folder `owner` reads with, whether it is their own model): the committed models/ until an admin
+    shares another; a model stored at a URL is fetched into the local cache first (mnist_app.store.artifacts)."""
+    location, own = locations(engine, owner)
+    return (artifacts.local(location) if location else Path(config.MODELS_DIR)), own

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_app import config
-from mnist_app.errors import ImageError, LimitError, StoreError
+from mnist_app.errors import ImageError, LimitError, ModelFileError, StoreError
 from mnist_app.images import reading
 from mnist_app.measure import robustness
 from mnist_app.network import inference
@@ -39,8 +39,11 @@ def owner() -> str | None:
 
 def models_dir() -> Path:
     """The folder of the model this person reads with: one of their own after "Use this model", else the shared
-    one (the committed model until an admin shares another)."""
-    return service.reading_folder(owner())[0]
+    one (the committed model until an admin shares another) -- the one answering their readings right now."""
+    try:
+        return predictor().models_dir
+    except ModelFileError:
+        return service.reading_folder(owner())[0]
 
 
 def own_model() -> registry.Model | None:
@@ -51,8 +54,9 @@ def own_model() -> registry.Model | None:
 
 def predictor() -> inference.Predictor:
     """The predictor of the model this person reads with (loaded once per server and folder; thread-safe)."""
-    folder = models_dir()
-    return _loaded(f"predictor:{folder}", lambda: service.predictor(folder), "Loading the model…")
+    who = owner()
+    folder = service.reading_folder(who)[0]
+    return _loaded(f"predictor:{folder}", lambda: service.reading_predictor(who), "Loading the model…")
 
 
 def test_set() -> data.TestSet:

@@ -78,7 +78,7 @@ def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
     st.set_page_config(page_title=f"{info.label} · MNIST digit recognizer", page_icon=info.icon, layout="wide")
     st.html(PAGE_STYLE)
     service.warm_up_in_background()  # a server started without the warm-up (plain `streamlit run`) catches up
-    trainer.start_embedded()  # likewise the trainer, unless trainers run elsewhere (MNIST_APP_TRAINER)
+    trainer.start_beside()  # likewise the trainer, unless trainers run elsewhere (MNIST_APP_TRAINER)
     st.title(info.heading, icon=info.icon)
     person = identity.current()
     whose_model(person)

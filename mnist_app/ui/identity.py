@@ -8,6 +8,7 @@ server, mnist_app.ui.asgi). Under a plain `streamlit run Home.py` the page sets 
 from __future__ import annotations
 
 import functools
+import os
 
 import streamlit as st
 
@@ -80,3 +81,6 @@ def sidebar(person: people.Person | None, reading_with: str) -> None:
             st.caption("Your digits and models stay with this browser (a cookie): another browser gets a workspace "
                        "of its own.")
         st.caption(f"Reading with {reading_with}")
+        replica = os.environ.get("MNIST_APP_REPLICA")  # set by the cluster launcher: which server this page is on
+        if replica:
+            st.caption(f"Served by {replica}")
