@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 # The project is installed in editable mode, its versions pinned by the requirements files (the locks).
-LOCKS := -c requirements.txt -c requirements-train.txt
+LOCKS := -c requirements.txt -c requirements-train.txt -c requirements-cluster.txt
 
-.PHONY: run test setup setup-dev data model train export bench robustness browser services clean-venv
+.PHONY: run test setup setup-dev data model train export bench robustness browser services cluster clean-venv
 
 # The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
@@ -24,12 +24,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml requirements.txt requirements-train.txt | $(PY)
-	$(PY) -m pip install --quiet $(LOCKS) -e ".[train]"
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-train.txt requirements-cluster.txt | $(PY)
+	$(PY) -m pip install --quiet $(LOCKS) -e ".[train,cluster]"
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet $(LOCKS) -c requirements-dev.txt -e ".[train,dev]"
+	$(PY) -m pip install --quiet $(LOCKS) -c requirements-dev.txt -e ".[train,cluster,dev]"
 	touch $@
 
 # MNIST offline first: project cache, Keras cache, the PyPI copy, then Keras' download.
@@ -62,9 +62,13 @@ FONTS = $(shell grep -v '^\#' mnist_app/measure/fonts.txt | cut -d' ' -f1 | sort
 browser:
 	@bash scripts/install_debian.sh chromium chromium-driver $(FONTS)
 
-# Debian's PostgreSQL: the tests start real servers of their own on 127.0.0.1 (never a mock).
+# Debian's PostgreSQL and HAProxy: the tests start real servers of their own on 127.0.0.1 (never a mock).
 services:
-	@bash scripts/install_debian.sh postgresql
+	@bash scripts/install_debian.sh postgresql haproxy
+
+# Several replicas behind HAProxy, a trainer and a local PostgreSQL on this machine: make cluster ARGS="--replicas 3"
+cluster: setup data model services
+	$(PY) -m mnist_app cluster $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,5 +1,5 @@
 """`python -m mnist_app` (or `mnist-app`): data, predict, evaluate, train, export, calibrate, collection, models,
-trainer, serve, robustness.
+trainer, serve, cluster, robustness.
 
 `predict`, `evaluate` and `data` must start like a command: TensorFlow (training, exports) and
 Streamlit (serve) are imported inside the commands that need them, never at the top of this module.
@@ -19,7 +19,7 @@ import numpy as np
 
 from mnist_app import config
 from mnist_app.errors import ImageError, MnistAppError
-from mnist_app.images import explain, fetch, preprocess, reading
+from mnist_app.images import explain, preprocess, reading
 from mnist_app.measure import decision, evaluate, robustness
 from mnist_app.network import inference
 from mnist_app.network import recipe as recipes
@@ -27,15 +27,6 @@ from mnist_app.serving import batch
 from mnist_app.store import data, results
 
 PREDICT_CHUNK = 256  # inputs predicted together; bounds memory for huge path lists
-
-
-def _is_url(text: str) -> bool:
-    return "://" in text[:16] or text.lower().startswith(("data:", "javascript:"))
-
-
-def _read_source(item: str):
-    """A local path as is; a URL fetched through the project's guarded fetcher."""
-    return fetch.fetch_image_bytes(item).content if _is_url(item) else item
 
 
 def shared_folder() -> Path:
@@ -77,10 +68,16 @@ def command_data(args) -> int:
 
 
 def command_predict(args) -> int:
+    items = batch.expand(args.paths)
+    if args.cluster or args.scheduler:
+        return _predict_on_dask(args, items)
+    if args.output:
+        raise MnistAppError("--output goes with --cluster local or --scheduler ADDRESS (a Dask cluster); "
+                            "without them, use --json and redirect the output")
     sources = []
-    for item in args.paths:
+    for item in items:
         try:
-            sources.append(_read_source(item))
+            sources.append(batch.read_input(item))
         except MnistAppError as error:
             sources.append(ImageError(str(error)))
     readable = [source for source in sources if not isinstance(source, ImageError)]
@@ -95,13 +92,30 @@ def command_predict(args) -> int:
         ready = [source if isinstance(source, ImageError) else next(stream)
                  for source in sources[start: start + PREDICT_CHUNK]]
         answers = iter(reading.read_prepared([p for p in ready if not isinstance(p, ImageError)], predictor))
-        for position, (item, result) in enumerate(zip(args.paths[start:], ready), start=start):
+        for position, (item, result) in enumerate(zip(items[start:], ready), start=start):
             result = result if isinstance(result, ImageError) else next(answers)
             failures += isinstance(result, ImageError)
             why = _explain(predictor, result, item, position, args.explain) if args.explain else None
-            print(_format_json(item, result, args.number, why) if args.json else
+            print(batch.json_line(item, result, args.number, why) if args.json else
                   _format_row(item, result, args.number, args.top, why), flush=True)
     return 1 if failures else 0
+
+
+def _predict_on_dask(args, items: list[str]) -> int:
+    """predict on Dask distributed: JSON lines in input order, to stdout or --output (resumed when it exists)."""
+    from mnist_app.serving import dask_predict  # deferred: Dask is imported only when a cluster is asked for
+
+    if args.explain or args.backend == "keras":
+        raise MnistAppError("--cluster/--scheduler answer with the ONNX model; --explain and --backend keras run "
+                            "in this process only")
+    if args.cluster not in (None, "local"):
+        raise MnistAppError(f"--cluster {args.cluster}: only 'local' (use --scheduler ADDRESS for another cluster)")
+    summary = dask_predict.run(items, shared_folder(), number=args.number, scheduler=args.scheduler,
+                               workers=args.workers, output=Path(args.output) if args.output else None,
+                               progress=dask_predict.progress_bar())
+    print(f"predict: {summary.answered} answered, {summary.skipped} already in the output, "
+          f"{summary.failed} could not be read", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def _explain(predictor, result, item: str, position: int, folder) -> str | None:
@@ -119,17 +133,6 @@ def _explain(predictor, result, item: str, position: int, folder) -> str | None:
 
 def _short(item: str) -> str:
     return item if len(item) <= 40 else "…" + item[-39:]
-
-
-def _format_json(item: str, result, number: bool, why: str | None = None) -> str:
-    if isinstance(result, ImageError):
-        empty = {"number": None, "digits": []} if number else {"digit": None, "confidence": None,
-                                                                  "probabilities": None}
-        return json.dumps({"path": item, **empty, "error": str(result)})
-    line = {"path": item, **result.as_dict()}
-    if why:
-        line["explanation"] = why
-    return json.dumps(line)
 
 
 def _format_row(item: str, result, number: bool, top: int, why: str | None = None) -> str:
@@ -300,6 +303,29 @@ def command_trainer(args) -> int:
     return 0
 
 
+def command_cluster(args) -> int:
+    """HAProxy, N replicas, a trainer and (without MNIST_APP_DATABASE_URL) PostgreSQL on this machine, until
+    Ctrl-C or SIGTERM; a replica or trainer that dies is started again."""
+    import signal
+    import threading
+
+    from mnist_app.serving import cluster  # deferred: starts servers, only this command needs it
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    running = cluster.Cluster(replicas=args.replicas, port=args.port, host=args.host,
+                              log=lambda message: print(message, flush=True))
+    try:
+        running.start()
+        print(f"The dashboard: {running.url} (logs in {running.logs}); Ctrl-C stops everything.", flush=True)
+        running.supervise(stop.is_set)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return 0
+
+
 def no_config_watchers() -> bool:
     """Keep Streamlit from polling its config.toml files five times a second for the life of the server.
 
@@ -330,7 +356,7 @@ def command_serve(args) -> int:
     from mnist_app.ui import charts  # with Streamlit: the dashboard's own pieces
 
     service.warm_up_in_background(log=log, extra={"charts": charts.warm_up})
-    trainer.start_embedded(log=log)
+    trainer.start_beside(log=log)
     if not no_config_watchers():
         log("serve: Streamlit's config watchers could not be turned off; they poll 5 times a second")
     sys.argv = ["streamlit", "run", str(config.PROJECT_ROOT / "mnist_app" / "ui" / "asgi.py"),
@@ -345,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("data", help="prepare MNIST (offline first) and print a summary").set_defaults(run=command_data)
 
     predict = commands.add_parser("predict", help="predict the digit in image files or URLs")
-    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or http(s) URLs")
+    predict.add_argument("paths", nargs="+", metavar="PATH",
+                         help="image files, globs ('scans/*.png'), http(s) URLs or fsspec URLs (s3://..., file://...)")
     predict.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     predict.add_argument("--top", type=int, default=3, metavar="K", help="show the K most likely digits (default 3)")
     predict.add_argument("--explain", metavar="DIR",
@@ -355,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--backend", choices=inference.BACKENDS, default="auto")
     predict.add_argument("--workers", type=int, default=None, metavar="N",
                          help="processes that decode and prepare images (default: one per core; 1 = no workers)")
+    predict.add_argument("--cluster", choices=["local"], default=None,
+                         help="answer on a Dask LocalCluster on this machine (one worker per core, or --workers N)")
+    predict.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                         help="answer on a running Dask cluster, e.g. tcp://HOST:8786")
+    predict.add_argument("--output", metavar="FILE", default=None,
+                         help="with --cluster/--scheduler: write JSON lines (.jsonl) or a table (.parquet) to FILE; "
+                              "inputs already in FILE are skipped (a stopped run resumes)")
     predict.set_defaults(run=command_predict)
 
     evaluate_ = commands.add_parser("evaluate", help="accuracy and loss of the committed model on the test set")
@@ -398,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("trainer", help="run a trainer: claim training jobs from the queue and run them").set_defaults(
         run=command_trainer)
+
+    several = commands.add_parser("cluster", help="HAProxy in front of N dashboard replicas, a trainer and a local "
+                                                  "PostgreSQL (unless MNIST_APP_DATABASE_URL names a database)")
+    several.add_argument("--replicas", type=int, default=2, metavar="N", help="dashboard processes (default 2)")
+    several.add_argument("--port", type=int, default=8500, metavar="P", help="the balancer's port (default 8500)")
+    several.add_argument("--host", default="127.0.0.1", help="the address everything binds (default 127.0.0.1)")
+    several.set_defaults(run=command_cluster)
 
     robust = commands.add_parser("robustness", help="accuracy on user-style images, per style")
     robust.add_argument("--per-style", type=int, default=200)

@@ -1,4 +1,6 @@
-"""Preparing many images at once: the preprocessing spread over every core, answers in input order.
+"""Preparing many images at once: the preprocessing spread over every core, answers in input order; what an
+input is (a path, a glob, an http(s) or fsspec URL) and the JSON line each answer becomes, for every batch path
+(this machine's cores here, a Dask cluster in `mnist_app.serving.dask_predict`).
 
 Decoding and preprocessing are plain CPU work on one image at a time, so a batch is split across
 worker processes (a process pool: the work holds the GIL between OpenCV calls, so threads would not
@@ -9,16 +11,78 @@ picture. Small batches stay in this process, where starting workers would cost m
 from __future__ import annotations
 
 import functools
+import glob
+import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from mnist_app.errors import ImageError
-from mnist_app.images import reading
+from mnist_app.images import fetch, preprocess, reading
 
 PARALLEL_FROM = 48  # inputs; below this one process is faster than starting workers
 CHUNK = 16  # inputs handed to a worker at a time
+
+
+WEB = ("http://", "https://", "data:", "javascript:")  # through the guarded fetcher, which refuses all but http(s)
+
+
+def is_url(text: str) -> bool:
+    return "://" in text[:16] or text.lower().startswith(WEB)
+
+
+def expand(items: Iterable[str]) -> list[str]:
+    """Inputs as given, a glob (local, or an fsspec URL's) replaced by what it matches, in sorted order; a glob
+    that matches nothing stays as it is (and is reported as not found)."""
+    expanded = []
+    for item in items:
+        matched = []
+        if glob.has_magic(item) and not item.lower().startswith(WEB):
+            if is_url(item):
+                filesystem = _filesystem(item)[0]
+                matched = [filesystem.unstrip_protocol(path) for path in sorted(filesystem.glob(item))]
+            else:
+                matched = sorted(glob.glob(item))
+        expanded.extend(matched or [item])
+    return expanded
+
+
+def _filesystem(url: str):
+    import fsspec  # deferred: only inputs at an fsspec URL (s3://, gs://, file://...) need it
+
+    return fsspec.core.url_to_fs(url)
+
+
+def read_input(item: str):
+    """What reading.prepare() is given for one input: a local path as is; an http(s) URL fetched through the
+    project's guarded fetcher; any other URL (s3://, gs://, file://...) read through fsspec, within the same size
+    limit as a file."""
+    if not is_url(item):
+        return item
+    if item.lower().startswith(WEB):
+        return fetch.fetch_image_bytes(item).content
+    filesystem, path = _filesystem(item)
+    try:
+        size = filesystem.size(path)
+    except FileNotFoundError:
+        raise ImageError(f"{item}: no such file") from None
+    if size is not None and size > preprocess.MAX_INPUT_BYTES:
+        raise ImageError(f"{item}: the file is {size / 2**20:.1f} MiB; the limit is "
+                         f"{preprocess.MAX_INPUT_BYTES / 2**20:.0f} MiB")
+    return filesystem.cat_file(path)
+
+
+def json_line(item: str, result: reading.Reading | ImageError, number: bool, why: str | None = None) -> str:
+    """One answer as `predict --json` prints it (and `--output` stores it): the input, the reading or the error."""
+    if isinstance(result, ImageError):
+        empty = {"number": None, "digits": []} if number else {"digit": None, "confidence": None,
+                                                                  "probabilities": None}
+        return json.dumps({"path": item, **empty, "error": str(result)})
+    line = {"path": item, **result.as_dict()}
+    if why:
+        line["explanation"] = why
+    return json.dumps(line)
 
 
 def prepare_slim(source, number: bool = False) -> reading.Prepared | ImageError:
