@@ -152,11 +152,14 @@ class Cluster:
         self.start_balancer()
         self.log(f"cluster: {len(self.replicas)} replicas behind {self.url}")
 
+    def serve_command(self, replica: Replica) -> list[str]:
+        """How a replica is started (deploy/Dockerfile's CMD is the same, on 0.0.0.0:8501)."""
+        return [sys.executable, "-m", "mnist_app", "serve", "--server.port", str(replica.port), "--server.address",
+                self.host, "--server.headless", "true", "--browser.gatherUsageStats", "false", *self.serve_args]
+
     def start_replica(self, replica: Replica, wait: bool = True) -> None:
         env = {**self.environment(), "MNIST_APP_REPLICA": replica.name}
-        replica.process = self._spawn(replica.name, [
-            sys.executable, "-m", "mnist_app", "serve", "--server.port", str(replica.port), "--server.address",
-            self.host, "--server.headless", "true", "--browser.gatherUsageStats", "false", *self.serve_args], env)
+        replica.process = self._spawn(replica.name, self.serve_command(replica), env)
         self.log(f"cluster: {replica.name} on {self.host}:{replica.port} (pid {replica.pid})")
         if wait:
             _wait_healthy(f"http://{self.host}:{replica.port}/_stcore/health", replica.process, HEALTH_TIMEOUT)
