@@ -88,6 +88,7 @@ def _place(source: Path, target: Path, copy) -> None:
 def _upload(source: Path, model_id: str, base: str) -> str:
     filesystem, path = _filesystem(f"{base}/{model_id}")
     if not filesystem.exists(f"{path}/{MANIFEST}"):
+        filesystem.makedirs(path, exist_ok=True)  # a folder for file:// (object stores have none to make)
         for name in MODEL_FILES:
             if (source / name).is_file():
                 filesystem.put_file(str(source / name), f"{path}/{name}")

@@ -9,15 +9,16 @@ from mnist_app import config
 from mnist_app.store import results
 
 
-def copy_of_the_committed_model(folder: Path) -> Path:
+def copy_of_the_committed_model(folder: Path, mark: str = "another model") -> Path:
     """The committed model's files under another identity: the .h5 with bytes appended (HDF5 ignores them), and
     its ONNX export stamped with the new .h5's SHA-256, as the export step stamps it. It reads every image as
-    the committed model does; its id (the .h5's hash) differs, so a page can tell which model answered."""
+    the committed model does; its id (the .h5's hash) differs, so a page can tell which model answered. Copies
+    with different `mark`s are different models."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in (config.MODEL_FILENAME, config.HISTORY_FILENAME, config.METRICS_FILENAME, config.SUMMARY_FILENAME):
         shutil.copy2(config.models_file(name), folder / name)
     with open(config.model_path(folder), "ab") as handle:
-        handle.write(b"\0another model")
+        handle.write(b"\0" + mark.encode())
     exported = onnx.load(str(config.onnx_path()))
     for entry in exported.metadata_props:
         if entry.key == config.SOURCE_SHA256_KEY:
