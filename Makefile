@@ -46,12 +46,14 @@ train: setup data
 export: setup
 	$(PY) -m mnist_app export
 
-# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces), and
-# what each interaction costs the server, from its own CPU accounting, with its memory over long sessions.
-bench: setup-dev data model browser
+# Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces),
+# what each interaction costs the server, from its own CPU accounting, with its memory over long sessions, and
+# what one replica and two carry: concurrent drawing sessions through HAProxy (bench_capacity).
+bench: setup-dev data model browser services
 	$(PY) scripts/bench.py
 	$(PY) -m scripts.bench_faces
 	$(PY) -m scripts.bench_server
+	$(PY) -m scripts.bench_capacity
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness
