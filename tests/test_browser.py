@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_app import config
 from tests.support import server
 from tests.support.canvas import DIGIT_STROKES, Finger, canvas_ink, draw
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
-ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 playwright_api = server.browser_tests()
 
@@ -20,9 +17,9 @@ playwright_api = server.browser_tests()
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The dashboard's address and a browser, for every test of this module (with a collection of its own)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     kept = tmp_path_factory.mktemp("collection") / "collection.sqlite"
-    with server.streamlit_server(log_path=SCREENSHOTS.parent / "streamlit.log",
+    with server.streamlit_server(log_path=server.SCREENSHOTS.parent / "streamlit.log",
                                  extra_env={"MNIST_APP_COLLECTION": str(kept)}) as base:
         with playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
@@ -47,8 +44,8 @@ def open_page(page, base, path):
 def test_every_page_opens_without_an_error_box(app, path):
     base, page = app
     open_page(page, base, path)
-    page.screenshot(path=str(SCREENSHOTS / f"{path or 'Home'}.png"), full_page=True)
-    assert page.locator(ERROR_BOXES).count() == 0
+    page.screenshot(path=str(server.SCREENSHOTS / f"{path or 'Home'}.png"), full_page=True)
+    assert page.locator(server.ERROR_BOXES).count() == 0
 
 
 def shown_digit(page, expected, timeout_ms=20_000):
@@ -69,8 +66,8 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         draw(page, strokes)
         assert shown_digit(page, digit) == digit, f"drew a {digit}"
         server.wait_idle(page)
-        page.screenshot(path=str(SCREENSHOTS / f"Draw_{digit}.png"), full_page=True)
-        assert page.locator(ERROR_BOXES).count() == 0
+        page.screenshot(path=str(server.SCREENSHOTS / f"Draw_{digit}.png"), full_page=True)
+        assert page.locator(server.ERROR_BOXES).count() == 0
         page.get_by_role("button", name="Clear").click()
         page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
         server.wait_idle(page)  # the fresh, empty canvas is mounted
@@ -106,9 +103,9 @@ def test_number_mode_reads_digits_drawn_side_by_side(app):
         draw(page, strokes)
     shown = shown_digit(page, "170")
     server.wait_idle(page)
-    page.screenshot(path=str(SCREENSHOTS / "Draw_number.png"), full_page=True)
+    page.screenshot(path=str(server.SCREENSHOTS / "Draw_number.png"), full_page=True)
     assert shown == "170"
-    assert page.locator(ERROR_BOXES).count() == 0
+    assert page.locator(server.ERROR_BOXES).count() == 0
 
 
 @pytest.mark.parametrize("width", [1024, 1200])
@@ -152,8 +149,8 @@ def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
     assert shown_digit(page, str(mnist.y_test[0])) == str(mnist.y_test[0])
     page.get_by_text("What the model sees").first.wait_for()
     server.wait_idle(page)
-    page.screenshot(path=str(SCREENSHOTS / "Upload_result.png"), full_page=True)
-    assert page.locator(ERROR_BOXES).count() == 0
+    page.screenshot(path=str(server.SCREENSHOTS / "Upload_result.png"), full_page=True)
+    assert page.locator(server.ERROR_BOXES).count() == 0
 
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
@@ -193,7 +190,7 @@ def test_draw_on_a_phone_with_a_finger_and_on_a_small_laptop(served, device):
             draw(page, DIGIT_STROKES[digit], finger=finger)
             answer_in_view(page, digit)
             assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0]
-            page.screenshot(path=str(SCREENSHOTS / f"Draw_{device}_{digit}.png"))
+            page.screenshot(path=str(server.SCREENSHOTS / f"Draw_{device}_{digit}.png"))
             server.wait_idle(page)
             press(page.get_by_role("button", name="Clear"))
             page.locator("[data-testid='stMetricValue']").first.wait_for(state="detached", timeout=20_000)
@@ -211,7 +208,7 @@ def test_draw_on_a_phone_with_a_finger_and_on_a_small_laptop(served, device):
         assert shown_digit(page, "1") == "1", "undo took the last stroke away"
         assert page.locator("canvas.upper-canvas").evaluate("c => getComputedStyle(c).display") != "none"
         assert page.locator(".dc-toolbar").evaluate("t => getComputedStyle(t).display") == "none"
-        assert page.locator(ERROR_BOXES).count() == 0
+        assert page.locator(server.ERROR_BOXES).count() == 0
     finally:
         context.close()
 
@@ -227,7 +224,7 @@ def test_pages_fit_a_phone_screen(served, path):
         assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0], f"{path or 'Home'} is wider than a phone"
         cut = page.locator("[data-testid='stMetricValue']").evaluate_all(CUT_METRICS)
         assert not cut, f"{path or 'Home'}: metric values cut short on a phone: {cut}"
-        page.screenshot(path=str(SCREENSHOTS / f"phone_{path or 'Home'}.png"), full_page=True)
+        page.screenshot(path=str(server.SCREENSHOTS / f"phone_{path or 'Home'}.png"), full_page=True)
         if path == "Random_samples":  # the grid has fewer columns, captions stay at full size
             columns = page.locator(".digit-grid").evaluate(
                 "g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
@@ -255,8 +252,8 @@ def test_a_drawn_digit_marked_wrong_is_found_on_my_digits(app):
     open_page(page, base, "My_digits")
     caption = page.locator(".digit-grid figcaption").first
     assert "pred 1 · true 7" in caption.inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "My_digits.png"), full_page=True)
-    assert page.locator(ERROR_BOXES).count() == 0
+    page.screenshot(path=str(server.SCREENSHOTS / "My_digits.png"), full_page=True)
+    assert page.locator(server.ERROR_BOXES).count() == 0
 
 
 def test_the_fake_camera_frame_is_no_confident_digit(served):
@@ -272,7 +269,7 @@ def test_the_fake_camera_frame_is_no_confident_digit(served):
         page.get_by_role("button", name="Take Photo").click(timeout=30_000)
         verdict = page.get_by_text("No digit found").or_(page.get_by_text("Not sure"))
         verdict.first.wait_for(timeout=30_000)
-        page.screenshot(path=str(SCREENSHOTS / "Camera_fake_frame.png"), full_page=True)
-        assert page.locator(ERROR_BOXES).count() == 0
+        page.screenshot(path=str(server.SCREENSHOTS / "Camera_fake_frame.png"), full_page=True)
+        assert page.locator(server.ERROR_BOXES).count() == 0
     finally:
         browser.close()

@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from mnist_app import config
 from mnist_app.serving import cluster
 from mnist_app.store import collection, database, queue, registry
 from tests.support import postgres, server
@@ -35,8 +34,6 @@ from tests.support.pages import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 playwright_api = server.browser_tests()
-SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
-ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 if postgres.unavailable():
     pytest.skip(postgres.unavailable(), allow_module_level=True)
@@ -48,7 +45,7 @@ if not shutil.which("haproxy"):
 def running(tmp_path_factory):
     """The cluster (2 replicas, a trainer, PostgreSQL, HAProxy) and a sign-in provider, for this module."""
     folder = tmp_path_factory.mktemp("cluster")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     port, provider_port = server.free_port(), server.free_port()
     provider = start_provider(provider_port, PROVIDER_USERS)
     secrets = auth_secrets(folder / "secrets.toml", f"http://127.0.0.1:{port}", provider_port)
@@ -84,7 +81,7 @@ def test_sessions_land_on_both_replicas_and_save_into_one_database(running):
     assert served_by(alice) == "replica1" and served_by(bob) == "replica2"
     everyone = collection.Collection(collection.Access.server(), launched.database_url, everyone=True)
     assert sorted((d.owner, d.label) for d in everyone.digits()) == [("user:alice", 7), ("user:bob", 1)]
-    alice.screenshot(path=str(SCREENSHOTS / "Cluster_replica1.png"), full_page=True)
+    alice.screenshot(path=str(server.SCREENSHOTS / "Cluster_replica1.png"), full_page=True)
 
 
 def test_a_killed_replicas_people_are_served_by_the_other_within_10_s(running):
@@ -109,7 +106,7 @@ def test_a_killed_replicas_people_are_served_by_the_other_within_10_s(running):
         break
     assert answered is not None and answered <= 10, "no answer from the other replica within 10 s of the kill"
     assert kept_labels(alice, launched.url) == ["7"] and served_by(alice) == "replica2"
-    alice.screenshot(path=str(SCREENSHOTS / "Cluster_after_kill.png"), full_page=True)
+    alice.screenshot(path=str(server.SCREENSHOTS / "Cluster_after_kill.png"), full_page=True)
     launched.start_replica(launched.replicas[0])  # back for the tests that follow
 
 
@@ -161,11 +158,11 @@ def test_a_training_run_is_run_by_the_trainer_not_a_replica(running):
     assert job.state == "finished" and int(job.worker.split(":")[1]) == launched.trainer.pid
     assert job.pid not in replicas and int(job.worker.split(":")[1]) not in replicas
     assert registry.Registry(collection.Access("user:bob"), launched.database_url).get(job.model).owner == "user:bob"
-    bob.screenshot(path=str(SCREENSHOTS / "Cluster_trained.png"), full_page=True)
+    bob.screenshot(path=str(server.SCREENSHOTS / "Cluster_trained.png"), full_page=True)
 
     start(5)
     bob.locator("[data-testid='stProgress']").first.wait_for(timeout=120_000)
     bob.get_by_role("button", name="Cancel training").click()
     bob.get_by_text("The last training run was cancelled").wait_for(timeout=60_000)
     assert jobs.latest().state == "cancelled" and jobs.latest().model is None
-    assert bob.locator(ERROR_BOXES).count() == 0
+    assert bob.locator(server.ERROR_BOXES).count() == 0

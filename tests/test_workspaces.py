@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from mnist_app import config
 from mnist_app.store import collection, database, registry
 from tests.support import server
 from tests.support.models import copy_of_the_committed_model
@@ -25,8 +24,6 @@ from tests.support.pages import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"
-ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 playwright_api = server.browser_tests()
 
@@ -34,7 +31,7 @@ playwright_api = server.browser_tests()
 @pytest.fixture()
 def sandbox(tmp_path):
     """A store and artifact folder of the test's own, for the servers it starts (and for its own checks)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     env = {"MNIST_APP_COLLECTION": str(tmp_path / "collection.sqlite"), "MNIST_APP_ARTIFACTS": str(tmp_path / "models"),
            "MNIST_APP_TRAINING_DIR": str(tmp_path / "training"), "MNIST_APP_TRAINER": "off"}
     saved = {key: os.environ.get(key) for key in env}
@@ -54,7 +51,7 @@ def chromium():
 
 
 def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium, tmp_path):
-    log = SCREENSHOTS.parent / "workspaces.log"
+    log = server.SCREENSHOTS.parent / "workspaces.log"
     with server.streamlit_server(extra_env=sandbox, log_path=log) as base:
         a = chromium.new_context(viewport={"width": 1280, "height": 1100})
         b = chromium.new_context(viewport={"width": 1280, "height": 1100})
@@ -64,7 +61,7 @@ def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium,
         assert cookie["httpOnly"] and len(cookie["value"]) == 43 and cookie["expires"] > time.time() + 300 * 86_400
 
         assert kept_labels(page_b, base) == [] and page_b.get_by_text("Nothing kept yet").count() == 1
-        page_b.screenshot(path=str(SCREENSHOTS / "Workspaces_B_empty.png"), full_page=True)
+        page_b.screenshot(path=str(server.SCREENSHOTS / "Workspaces_B_empty.png"), full_page=True)
         save_drawn(page_b, base, "1")  # B's own digit: now B has the export and delete controls
         assert kept_labels(page_b, base) == ["1"]
         with downloaded_npz(page_b, "MNIST-format arrays (.npz)") as exported:
@@ -84,8 +81,8 @@ def test_two_browsers_without_sign_in_each_see_only_their_own(sandbox, chromium,
             b.add_cookies([{"name": "mnist_workspace", "value": forged, "domain": "127.0.0.1", "path": "/"}])
             assert kept_labels(b.new_page(), base) == []
         assert kept_labels(a.new_page(), base) == ["7"]  # A in a new page: its 7
-        page_a.screenshot(path=str(SCREENSHOTS / "Workspaces_A.png"), full_page=True)
-        assert page_a.locator(ERROR_BOXES).count() == 0 and page_b.locator(ERROR_BOXES).count() == 0
+        page_a.screenshot(path=str(server.SCREENSHOTS / "Workspaces_A.png"), full_page=True)
+        assert page_a.locator(server.ERROR_BOXES).count() == 0 and page_b.locator(server.ERROR_BOXES).count() == 0
     with server.streamlit_server(extra_env=sandbox, log_path=log) as base:  # the server restarted
         assert kept_labels(a.new_page(), base) == ["7"]
 
@@ -98,7 +95,7 @@ def signed_in_server(sandbox, tmp_path):
     secrets = auth_secrets(tmp_path / "secrets.toml", f"http://127.0.0.1:{port}", provider_port)
     env = {**sandbox, "MNIST_APP_ADMINS": ADMIN_EMAIL}
     try:
-        with server.streamlit_server(extra_env=env, log_path=SCREENSHOTS.parent / "signed_in.log", port=port,
+        with server.streamlit_server(extra_env=env, log_path=server.SCREENSHOTS.parent / "signed_in.log", port=port,
                                      args=["--secrets.files", str(secrets)]) as base:
             yield base
     finally:
@@ -121,7 +118,7 @@ def test_signed_in_people_their_digits_their_model_and_the_admins_shared_one(sig
     assert model_shown(alice, base) == mine.id != shared_id
     assert alice.locator("[data-testid='stMainBlockContainer']").get_by_text("Reading with your model").count() == 1
     assert model_shown(bob, base) == shared_id  # bob reads the same drawing with the shared model
-    alice.screenshot(path=str(SCREENSHOTS / "Workspaces_alice_own_model.png"), full_page=True)
+    alice.screenshot(path=str(server.SCREENSHOTS / "Workspaces_alice_own_model.png"), full_page=True)
     open_page(bob, base, "Train")
     assert bob.get_by_role("button", name="Make it the shared model").count() == 0  # not an admin
 
@@ -136,7 +133,7 @@ def test_signed_in_people_their_digits_their_model_and_the_admins_shared_one(sig
     while model_shown(bob, base) != mine.id and time.monotonic() < deadline:
         time.sleep(1)
     assert model_shown(bob, base) == mine.id  # the admin's choice is everyone's
-    carol.screenshot(path=str(SCREENSHOTS / "Workspaces_admin_shares.png"), full_page=True)
+    carol.screenshot(path=str(server.SCREENSHOTS / "Workspaces_admin_shares.png"), full_page=True)
 
     alice.locator("[data-testid='stSidebar']").get_by_role("button", name="Sign out").click()
     signed_out = alice.get_by_text("Not signed in").or_(alice.get_by_role("button", name="End session"))
@@ -147,4 +144,4 @@ def test_signed_in_people_their_digits_their_model_and_the_admins_shared_one(sig
     open_page(alice, base, "My_digits")
     assert alice.get_by_text("Sign in to keep digits").count() == 1 and kept_labels(alice, base) == []
     for page in (alice, bob, carol):
-        assert page.locator(ERROR_BOXES).count() == 0
+        assert page.locator(server.ERROR_BOXES).count() == 0

@@ -18,6 +18,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = {page.url: page.heading for page in chrome.ALL_PAGES}  # URL path -> the page title shown on it
+SCREENSHOTS = config.PROJECT_ROOT / "artifacts" / "screenshots"  # git-ignored: what the tests saw
+ERROR_BOXES = "[data-testid='stException'], [data-testid='stAlertContentError']"  # a traceback or st.error
 
 
 def free_port() -> int:
