@@ -191,3 +191,43 @@ def test_training_can_be_switched_off(store, monkeypatch):
     monkeypatch.setenv(jobs.SETTING, "off")
     with pytest.raises(TrainingError, match="switched off"):
         jobs.start(visitor(), arch="small", epochs=1)
+
+
+@pytest.mark.slow
+def test_serve_starts_a_trainer_process_beside_itself_that_ends_with_it(tmp_path):
+    """`make run` (python -m mnist_app serve) on a laptop: a trainer process of its own beside the web server, so
+    the Train page works with nothing else to start; killed with the server, even by SIGKILL (no orphan)."""
+    env = {"MNIST_APP_TRAINER": "beside", "MNIST_APP_COLLECTION": str(tmp_path / "c.sqlite"),
+           "MNIST_APP_ARTIFACTS": str(tmp_path / "models"), "MNIST_APP_TRAINING_DIR": str(tmp_path / "training")}
+
+    def trainers_of(pid: int) -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                    command = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+                except OSError:
+                    continue
+                if int(stat[1]) == pid and command[-3:-1] == [b"mnist_app", b"trainer"]:
+                    found.append(int(entry))
+        return found
+
+    with server.streamlit_server(extra_env=env) as base:
+        pid = server.pid_of(base)
+        deadline = time.monotonic() + 30
+        while not trainers_of(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (trainer,) = trainers_of(pid)
+        assert pid != trainer
+        os.kill(pid, 9)
+        deadline = time.monotonic() + 15
+        while os.path.exists(f"/proc/{trainer}") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                os.waitpid(trainer, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        state = open(f"/proc/{trainer}/stat").read().rsplit(")", 1)[1].split()[0] if os.path.exists(
+            f"/proc/{trainer}") else "gone"
+        assert state in ("gone", "Z"), f"the trainer outlived its killed server (state {state})"
