@@ -7,7 +7,7 @@ bounded time.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -32,7 +32,10 @@ def predict_or_refuse(source, predictor):
     if prepared.has_digit:
         assert prepared.model_input.shape == (28, 28) and np.isfinite(prepared.model_input).all()
         answer = reading.read_prepared([prepared], predictor)[0]
-        assert 0 <= answer.digit <= 9 and 0.0 <= answer.confidence <= 1.0
+        if answer.has_digit:
+            assert 0 <= answer.digit <= 9 and 0.0 <= answer.confidence <= 1.0
+        else:  # ink the model does not take for a digit (mnist_app.measure.decision): turned down, with the reason
+            assert answer.digit is None and answer.reason.startswith("no digit found: this does not look like")
     else:
         assert prepared.reason.startswith("no digit")
 
@@ -58,5 +61,6 @@ DTYPES = st.sampled_from([np.uint8, np.uint16, np.int16, np.int32, np.float16, n
 
 @FUZZ
 @given(array=hnp.arrays(DTYPES, hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=48)))
+@example(array=np.array([[False, False], [False, True], [True, True], [True, True]]))  # found in CI: turned down
 def test_random_arrays(predictor, array):
     predict_or_refuse(array, predictor)
