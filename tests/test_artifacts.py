@@ -3,6 +3,7 @@ server on 127.0.0.1), and how a server switches to a newly shared model: only on
 the old one answering meanwhile; a half-written, damaged or wrong model is never what answers."""
 
 import shutil
+import threading
 import time
 
 import numpy as np
@@ -150,4 +151,6 @@ def test_a_model_that_does_not_give_its_own_answers_never_answers(tmp_path, shar
     assert _wait(lambda: new_folder in service._failed)
     assert "does not give its own recorded answers" in service._failed[new_folder]
     assert service.reading_predictor(None) is before and new_folder not in service._ready
+    loads = [thread for thread in threading.enumerate() if thread.name == "mnist-model-switch"]
+    assert not loads  # a model that failed is not loaded and checked again on every reading
     shutil.rmtree(tmp_path / "wrong")

@@ -137,7 +137,7 @@ def reading_predictor(owner: str | None) -> inference.Predictor:
 
 def _load_in_background(folder: Path) -> None:
     with _locks_guard:
-        if folder in _loading:
+        if folder in _loading or folder in _failed:  # a model's folder is named by its content: a failure is final
             return
         _loading.add(folder)
 
