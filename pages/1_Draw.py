@@ -21,7 +21,7 @@ with controls.popover(f"Pen: {st.session_state.get('draw_stroke_width', 18)} px"
 
 def drawing(number: bool, stroke_width: int) -> None:
     """The canvas and its answer. (Not an st.fragment: a fragment's rerun is lost when a replica dies and its
-    people reconnect to another, which does not know the fragment; it saved only ~3 ms a stroke.)"""
+    people reconnect to another, which does not know the fragment; measured, it saved nothing beyond the noise.)"""
     if number:
         width, height = PHONE_NUMBER_CANVAS if widgets.on_phone() else NUMBER_CANVAS
         pad = widgets.drawing_pad("draw_number", width=width, height=height, stroke_width=stroke_width)
@@ -45,11 +45,11 @@ def drawing(number: bool, stroke_width: int) -> None:
             shown = cache.read(drawn, number=number)
             if isinstance(shown, ImageError):
                 views.image_error(shown)
-            elif shown.has_digit or number:
-                views.show(shown, key="draw_result", source="draw", show_original=number)
-            else:
+            elif shown.blank and not number:
                 st.info("The canvas is empty: draw a digit (0–9) with the mouse or your finger.",
                         icon=":material/gesture:")
+            else:  # a digit, or ink that is not one: "no digit found" and the reason, as on every face
+                views.show(shown, key="draw_result", source="draw", show_original=number)
 
 
 drawing(mode == "Number", stroke_width)

@@ -73,6 +73,22 @@ def test_drawing_digits_with_the_mouse_updates_the_prediction(app):
         server.wait_idle(page)  # the fresh, empty canvas is mounted
 
 
+def test_drawing_something_that_is_no_digit_says_so_not_that_the_canvas_is_empty(app):
+    """An X on the canvas: "No digit found" and why, as on every face; an invitation to draw once it is cleared."""
+    base, page = app
+    open_page(page, base, "Draw")
+    draw(page, [[(70, 60), (210, 230)], [(210, 60), (70, 230)]])
+    page.get_by_text("No digit found").first.wait_for(timeout=20_000)
+    server.wait_idle(page)
+    page.screenshot(path=str(server.SCREENSHOTS / "Draw_not_a_digit.png"), full_page=True)
+    assert page.get_by_text("does not look like a digit").count() and not page.get_by_text("canvas is empty").count()
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("No digit found").first.wait_for(state="detached", timeout=20_000)
+    server.wait_idle(page)
+    assert page.get_by_text("Draw a digit (0–9)").or_(page.get_by_text("canvas is empty")).count()
+    assert page.locator(server.ERROR_BOXES).count() == 0
+
+
 def test_undo_and_redo_buttons_update_the_prediction(app):
     base, page = app
     open_page(page, base, "Draw")

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from mnist_app import config
@@ -79,6 +79,24 @@ def test_draw_page_blank_canvas_is_not_a_prediction():
     _inject_drawing(at, images.encode(Image.new("RGB", (280, 280), 0)))
     at.run()
     assert not at.metric and "canvas is empty" in texts(at)
+
+
+@pytest.mark.parametrize("name, strokes", [
+    ("an X", [[(70, 60), (210, 230)], [(210, 60), (70, 230)]]),
+    ("half a 4", [[(170, 40), (70, 170), (215, 170)]]),
+])
+def test_draw_page_ink_that_is_no_digit_says_so_and_why(name, strokes):
+    """Ink that is not a digit is not an empty canvas: "no digit found" and the reason, as on every other face."""
+    picture = Image.new("RGB", (280, 280), 0)
+    for stroke in strokes:
+        ImageDraw.Draw(picture).line(stroke, fill=(255, 255, 255), width=18, joint="curve")
+    at = page("pages/1_Draw.py").run()
+    _inject_drawing(at, images.encode(picture))
+    at.run()
+    assert not at.exception and not at.metric
+    shown = texts(at)
+    assert "canvas is empty" not in shown, name
+    assert "No digit found" in shown and "does not look like a digit" in shown, (name, shown)
 
 
 def test_upload_one_image_gives_a_result_card(mnist):

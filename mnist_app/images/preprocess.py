@@ -34,6 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mnist_app import config
 from mnist_app.errors import ImageError, ImageTooLargeError
 
+BLANK = "no digit found: the image is blank"  # how every reason for an image without ink begins
 MAX_INPUT_BYTES = 20 * 1024 * 1024  # also the dashboard's upload cap (see .streamlit/config.toml)
 MAX_PIXELS = 40_000_000  # checked from the header, before any pixel is decoded
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -406,7 +407,7 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, str | None]:
     level = _quantiles(_sample(levels), (0.997,))[0] * 255.0 if levels.size > 400 else top
     level = max(level, top * 0.5)
     if level * unit < MIN_CONTRAST:
-        return np.zeros_like(gray), "no digit found: the image is blank or has no contrast"
+        return np.zeros_like(gray), f"{BLANK} or has no contrast"
     ink = cv2.convertScaleAbs(levels, alpha=255.0 / level)  # the 99.7th percentile becomes full ink
     floor = min(0.5, max(0.15, 4.0 * sigma / (level * unit)))  # paper texture and faint smudges vanish
     # Levels at or above the floor stay; below it they are paper texture (THRESH_TOZERO keeps "> thresh").
@@ -465,7 +466,7 @@ def find_strokes(ink: np.ndarray) -> tuple[Strokes | None, str | None]:
     binary = (ink > MASK_LEVEL * 255.0).view(np.uint8)
     stroke_pixels = cv2.countNonZero(binary)
     if stroke_pixels == 0:
-        return None, "no digit found: the image is blank"
+        return None, BLANK
     if stroke_pixels > SOLID_COVERAGE * binary.size or (
             stroke_pixels > NOISE_COVERAGE * binary.size and _border(binary).mean() > NOISE_BORDER):
         return None, "no digit found: the image looks like texture or noise, not a digit on a background"

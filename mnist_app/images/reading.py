@@ -133,6 +133,12 @@ class Reading:
         return bool(self.digits)
 
     @property
+    def blank(self) -> bool:
+        """Whether nothing was read because the image holds no ink at all (an empty canvas), rather than ink that
+        is not a digit."""
+        return self.reason is not None and self.reason.startswith(preprocess.BLANK)
+
+    @property
     def number(self) -> str | None:
         """The digits read, as text ("2026"), or None."""
         return "".join(str(d.digit) for d in self.digits) or None
