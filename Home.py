@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mnist_app.store import results
 from mnist_app.ui import cache, charts, chrome
 
 
@@ -28,7 +29,7 @@ def home() -> None:
                           delta_color="off", delta_arrow="off")
         columns[3].metric("Inference", predictor.backend.upper(), "fast path" if predictor.backend == "onnx"
                           else "reference path", delta_color="off", delta_arrow="off")
-        st.caption(f"Trained with `{figures['command']}`")
+        st.caption(f"Trained with `{results.training_command(figures)}`")
         for note in predictor.notes:
             st.info(note)
     elif predictor is not None:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mnist_app.measure import verdict
+from mnist_app.store import results
 from mnist_app.ui import cache, charts, chrome
 
 chrome.page("Training history", needs_model=False)
@@ -37,7 +38,7 @@ show(f"**Verdict: {judged.label}** — " + "; ".join(judged.reasons) + ".")
 st.caption("Rule: " + verdict.VERDICT_RULE)
 
 st.subheader("How it was trained")
-st.code(history.get("command", "unknown"), language="bash", wrap_lines=True)
+st.code(results.training_command(history), language="bash", wrap_lines=True)
 if figures:
     st.markdown(f"{figures['training_images']:,} training images, {figures['validation_images']:,} held out for "
                 f"validation (the test set is only used for the final report) · batch {figures['batch_size']} · "

@@ -199,3 +199,17 @@ def test_cli_predicts_urls_through_the_same_guarded_fetch(base):
     digit, page = (json.loads(line) for line in allowed.stdout.splitlines())
     assert digit["digit"] == 7 and "error" not in digit
     assert "not an image" in page["error"]
+
+
+@pytest.mark.parametrize("url, words", [
+    ("example.com/7.png", "put https:// in front, as in https://example.com/7.png"),
+    ("ftp://example.com/a.png", "this one starts with ftp:"),
+    ("   ", "enter the address of an image"),
+    ("http://no-such-host.invalid/a.png", "could not be found: check the address for typos"),
+])
+def test_url_errors_are_in_a_persons_words(url, words):
+    """What a person typed wrong, said so they can fix it: no Python wording, no errno (issue 21, defect 5)."""
+    with pytest.raises(UrlError) as refused:
+        fetch.fetch_image_bytes(url)
+    assert words in str(refused.value)
+    assert "Errno" not in str(refused.value) and "'none'" not in str(refused.value)

@@ -178,6 +178,22 @@ def test_url_page_predicts_when_private_addresses_are_allowed(image_server, monk
     assert at.metric[0].value == str(mnist.y_test[4])
 
 
+def test_the_training_command_is_shown_without_a_temporary_output_folder():
+    """Home and Training history show how the model was trained, not where its files were once written (the
+    committed model's record says --output-dir /tmp/...; issue 21, defect 5)."""
+    from mnist_app.store import results
+
+    assert "--output-dir" in results.load_metrics()["command"]  # what the record holds
+    for path in ("Home.py", "pages/7_Training_history.py"):
+        at = page(path).run()
+        assert not at.exception
+        shown = texts(at) + "\n".join(str(block.value) for block in at.code)
+        assert "--ensemble 3 --epochs 12" in shown and "--output-dir" not in shown and "/tmp/" not in shown, path
+    assert results.training_command({"command": "python scripts/train.py --output-dir=/tmp/x --epochs 2"}) == (
+        "python scripts/train.py --epochs 2")
+    assert results.training_command(None) == "unknown"
+
+
 def test_url_page_refuses_other_schemes():
     at = _submit_url("file:///etc/passwd")
     assert "only http:// and https://" in at.error[0].value

@@ -108,9 +108,13 @@ def _split(url: str):
     except ValueError as error:
         raise UrlError(f"this is not a valid URL ({error})") from None
     scheme = parts.scheme.lower()
+    if not url.strip():
+        raise UrlError("enter the address of an image, starting with https://")
+    if not scheme:  # "example.com/7.png": what a person types into an address bar
+        raise UrlError(f"only http:// and https:// URLs are allowed: put https:// in front, as in "
+                       f"https://{url.strip().lstrip('/')}")
     if scheme not in ALLOWED_SCHEMES:
-        shown = scheme or "none"
-        raise UrlError(f"only http:// and https:// URLs are allowed (this one's scheme is {shown!r})")
+        raise UrlError(f"only http:// and https:// URLs are allowed (this one starts with {scheme}:)")
     if not parts.hostname:
         raise UrlError("the URL has no host name")
     if parts.username or parts.password:
@@ -122,8 +126,8 @@ def resolve_checked(host: str, port: int, allowed: frozenset[str]) -> str:
     """Resolve a host and return an address that may be connected to, or raise UrlError."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise UrlError(f"the host {host!r} could not be found ({error})") from None
+    except (socket.gaierror, UnicodeError):
+        raise UrlError(f"the host {host!r} could not be found: check the address for typos") from None
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
         raise UrlError(f"the host {host!r} has no address")

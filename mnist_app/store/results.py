@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,25 @@ def read_json(path: Path) -> dict | None:
 
 def write_json(path: Path, content: dict) -> None:
     replace_atomically(Path(path), lambda temporary: temporary.write_text(json.dumps(content, indent=1) + "\n"))
+
+
+def training_command(record: dict | None) -> str:
+    """The command a model was trained with, as a person would type it: without `--output-dir PATH` (where its
+    files were written, often a temporary folder, is not how it was trained)."""
+    command = (record or {}).get("command")
+    if not command:
+        return "unknown"
+    words = shlex.split(command)
+    kept = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "--output-dir":
+            skip = True
+        elif not word.startswith("--output-dir="):
+            kept.append(word)
+    return shlex.join(kept)
 
 
 def load_metrics(models_dir: Path | None = None) -> dict | None:
