@@ -75,6 +75,28 @@ def test_reading_gives_boxes_inside_the_image_and_an_annotated_picture(predictor
     assert reading.display.size[0] > 0
 
 
+def test_every_digits_label_is_whole_even_for_digits_as_tall_as_the_picture(predictor, mnist):
+    """Digits from the top edge to the bottom edge (a number drawn to fill the canvas) still get their labels
+    whole, above their boxes, not cut off at the bottom (issue 21, defect 8)."""
+    strip = np.zeros((112, 560), dtype=np.uint8)
+    for slot in range(4):
+        digit = mnist.x_test[slot]
+        rows, columns = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+        inked = Image.fromarray(digit[rows[0]: rows[-1] + 1, columns[0]: columns[-1] + 1])
+        width = max(20, round(inked.width * 112 / inked.height))
+        strip[:, 30 + slot * 130: 30 + slot * 130 + width] = np.asarray(inked.resize((width, 112)))
+    reading = readings.read(images.encode(Image.fromarray(strip)), number=True, predictor=predictor)
+    assert len(reading.digits) >= 4 and sum(digit.box[1] == 0 for digit in reading.digits) >= 2  # no room above
+    picture = np.asarray(reading.annotated)
+    scale = reading.display.width / reading.decoded.original_size[0]
+    for digit in reading.digits:
+        column = picture[:, round(digit.box[0] * scale) + 2]
+        labelled = np.all(np.abs(column.astype(int) - (46, 160, 67)) < 8, axis=1) | np.all(
+            np.abs(column.astype(int) - (240, 130, 0)) < 8, axis=1)
+        runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], labelled.astype(int), [0]]))))[::2]
+        assert runs.size and runs.max() >= 14, f"the label of the {digit.digit} is cut off"
+
+
 @pytest.mark.parametrize("style, exact_floor, count_floor", [  # measured on 200 each: 95.0 / 96.0, 99.5 / 100 %
     ("mnist-digits-in-a-row", 0.90, 0.93),
     ("handwriting-font-numbers", 0.95, 0.98),

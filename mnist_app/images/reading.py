@@ -237,18 +237,25 @@ def read(source, *, predictor: inference.Predictor, number: bool = False) -> Rea
 
 
 def annotate(display: Image.Image, original_size: tuple[int, int], digits: list[Digit]) -> Image.Image:
-    """The picture with a box and the predicted digit drawn over every digit (green; orange when unsure)."""
-    picture = display.convert("RGB").copy()
+    """The picture with a box and the predicted digit drawn over every digit (green; orange when unsure). Each
+    label sits above its box; when a box starts too near the top for that, a band is added above the picture
+    (never a label over the ink, nor one cut off at an edge)."""
+    picture = display.convert("RGB")
     scale = picture.width / max(1, original_size[0])
-    draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default(size=max(14, picture.height // 9))
-    for reading in digits:
-        x0, y0, x1, y1 = (round(v * scale) for v in reading.box)
+    boxes = [tuple(round(v * scale) for v in reading.box) for reading in digits]
+    probe = ImageDraw.Draw(picture).textbbox((0, 0), "0", font=font)
+    height = probe[3] - probe[1] + 4
+    band = height if any(box[1] < height for box in boxes) else 0
+    framed = Image.new("RGB", (picture.width, picture.height + band), picture.getpixel((0, 0)))
+    framed.paste(picture, (0, band))
+    draw = ImageDraw.Draw(framed)
+    for reading, (x0, y0, x1, y1) in zip(digits, boxes):
+        y0, y1 = y0 + band, y1 + band
         colour = (240, 130, 0) if reading.unsure else (46, 160, 67)
         draw.rectangle([x0, y0, x1, y1], outline=colour, width=max(2, picture.width // 200))
         label_box = draw.textbbox((x0, y0), str(reading.digit), font=font)
-        height = label_box[3] - label_box[1] + 4
-        top = y0 - height if y0 >= height else y1  # above the box, or below it at the top edge
+        top = y0 - height
         draw.rectangle([x0, top, x0 + label_box[2] - label_box[0] + 6, top + height], fill=colour)
         draw.text((x0 + 3, top + 1 - (label_box[1] - y0)), str(reading.digit), fill=(255, 255, 255), font=font)
-    return picture
+    return framed
