@@ -89,6 +89,22 @@ def test_drawing_something_that_is_no_digit_says_so_not_that_the_canvas_is_empty
     assert page.locator(server.ERROR_BOXES).count() == 0
 
 
+@pytest.mark.parametrize("width", [390, 1024, 1440])
+def test_the_training_curves_have_room_to_plot(served, width):
+    """Each chart on Training history gets its 220 px plot area with the title, legend and axes around it (they
+    had to share the 220 px, leaving ~15 px of plot: issue 21, defect 2)."""
+    base, browser = served
+    page = browser.new_page(viewport={"width": width, "height": 1200})
+    open_page(page, base, "Training_history")
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # Vega lays the charts out after they arrive
+    heights = [round(chart.bounding_box()["height"]) for chart in charts.all()]
+    page.screenshot(path=str(server.SCREENSHOTS / f"Training_history_{width}.png"), full_page=True)
+    page.close()
+    assert len(heights) == 2 and all(height >= 320 for height in heights), heights
+
+
 def test_undo_and_redo_buttons_update_the_prediction(app):
     base, page = app
     open_page(page, base, "Draw")

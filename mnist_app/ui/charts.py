@@ -91,7 +91,10 @@ def training_curves(epochs: list[dict]) -> tuple[alt.Chart, alt.Chart]:
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("loss:Q", title=None, scale=alt.Scale(type="log")),
         color=colour, tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".4f")])
-    return accuracy.properties(height=220), loss.properties(height=220)
+    # The plot area is 220 px tall; the title, the legend and the axes are added around it ("fit-x" with
+    # "padding"). Left to Streamlit's default, all of them shared the 220 px and the plots were ~15 px tall.
+    room = alt.AutoSizeParams(type="fit-x", contains="padding")
+    return accuracy.properties(height=220, autosize=room), loss.properties(height=220, autosize=room)
 
 
 def confusion(matrix) -> alt.LayerChart:
