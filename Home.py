@@ -36,12 +36,16 @@ def home() -> None:
         st.info("The model is loaded, but `models/metrics.json` is missing: retrain to see its figures.")
 
     st.subheader("Try it")
-    for column, section in zip(st.columns(3), (chrome.RECOGNISE, chrome.UNDERSTAND, chrome.TEACH)):
-        with column:
+    sections = st.container(horizontal=True, gap="large")  # side by side while each has 210 px, then wrapped
+    for index, section in enumerate((chrome.RECOGNISE, chrome.UNDERSTAND, chrome.TEACH)):
+        with sections.container(key=f"try_section_{index}"):
+            chrome.flex_item(f"try_section_{index}", 210)
             st.markdown(f"**{section}**")
             for page in chrome.PAGES:
-                if page.section == section:
-                    st.page_link(page.script, label=f"{page.label} — {page.blurb}", icon=page.icon)
+                if page.section == section:  # a link holds one line (cut with "…"): what it offers goes under it
+                    with st.container(key=f"try_{page.url}", gap=None):
+                        st.page_link(page.script, label=page.label, icon=page.icon)
+                        st.markdown(page.blurb[0].upper() + page.blurb[1:] + ".")
 
 
 def how_it_works() -> None:

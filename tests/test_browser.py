@@ -89,6 +89,27 @@ def test_drawing_something_that_is_no_digit_says_so_not_that_the_canvas_is_empty
     assert page.locator(server.ERROR_BOXES).count() == 0
 
 
+@pytest.mark.parametrize("width", [390, 820, 1024, 1440])
+def test_homes_links_are_never_cut_short(served, width):
+    """Every "Try it" link and what it offers can be read whole, at every width (they were cut to "Draw — the
+    pre…" at 820 and 1024 px: issue 21, defect 4)."""
+    base, browser = served
+    page = browser.new_page(viewport={"width": width, "height": 1200})
+    open_page(page, base, "")
+    links = page.locator("[data-testid='stPageLink-NavLink']")
+    links.first.wait_for(timeout=30_000)
+    cut = page.evaluate("""() => [...document.querySelectorAll(
+        "[data-testid='stMain'] [data-testid='stPageLink-NavLink'], [data-testid='stMain'] [class*='st-key-try_'] p")]
+        .flatMap(link => [link, ...link.querySelectorAll('*')])
+        .filter(element => element.scrollWidth > element.clientWidth + 1).map(element => element.innerText)""")
+    texts = page.locator("[data-testid='stMain']").inner_text()
+    page.screenshot(path=str(server.SCREENSHOTS / f"Home_{width}.png"), full_page=True)
+    page.close()
+    assert cut == [], cut
+    for listed in server.chrome.PAGES:
+        assert listed.blurb[1:] in texts, listed.blurb
+
+
 @pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_the_training_curves_have_room_to_plot(served, width):
     """Each chart on Training history gets its 220 px plot area with the title, legend and axes around it (they
