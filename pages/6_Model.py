@@ -31,17 +31,21 @@ if predictor is not None and summary is not None:
                    f"{networks} of them side by side and averages their outputs.")
     table = pd.DataFrame(summary["layers"]).rename(columns={"output_shape": "output shape"})
     table["output shape"] = table["output shape"].str.strip("()").str.replace("None, ", "").str.replace(", ", " × ")
-    # What a layer does, its output and its weights first: on a phone those fit; the names scroll.
-    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 700),
+    # What a layer does, its output and its weights first: on a phone those fit; the names scroll. Every row
+    # shows (a table cut at 700 px hid the last layers behind a scroll bar nobody saw).
+    st.caption(f"{len(table)} layers, first to last.")
+    st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                  column_order=("type", "output shape", "parameters", "name"))
 
     st.subheader("Download")
     files = cache.model_downloads()
-    columns = st.columns(len(files))
-    for column, (label, name, size, note, path) in zip(columns, files):
-        column.download_button(label, path.read_bytes, name, "application/octet-stream", key=f"download_{name}",
+    row = st.container(horizontal=True, gap="medium")  # side by side while each has 190 px, then wrapped
+    for index, (label, name, size, note, path) in enumerate(files):
+        with row.container(key=f"download_box_{index}"):
+            chrome.flex_item(f"download_box_{index}", 190)
+            st.download_button(label, path.read_bytes, name, "application/octet-stream", key=f"download_{name}",
                                icon=":material/download:")  # the file is read when the button is clicked
-        column.caption(f"{name} · {size / 2**20:.1f} MiB · {note}")
+            st.caption(f"{name} · {size / 2**20:.1f} MiB · {note}")
     if not results.exports_current():
         st.info("The .keras, SavedModel and .tflite exports are made by `python -m mnist_app export` "
                 "(`make run` does it on first start).")

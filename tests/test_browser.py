@@ -110,6 +110,26 @@ def test_homes_links_are_never_cut_short(served, width):
         assert listed.blurb[1:] in texts, listed.blurb
 
 
+@pytest.mark.parametrize("width", [820, 1024])
+def test_the_model_pages_downloads_and_layers_are_whole(served, width):
+    """The download buttons' labels are never cut ("K…", "O…" at 820 px) and the layer table shows every layer
+    (it stopped at row 19 of 22 behind an inner scroll: issue 21, defect 3)."""
+    from mnist_app.store import results
+
+    base, browser = served
+    page = browser.new_page(viewport={"width": width, "height": 1200})
+    open_page(page, base, "Model")
+    page.get_by_text("Download", exact=True).first.wait_for(timeout=30_000)
+    server.wait_idle(page)
+    cut = page.evaluate("""() => [...document.querySelectorAll("[data-testid='stDownloadButton'] button *")]
+        .filter(element => element.scrollWidth > element.clientWidth + 1).map(element => element.innerText)""")
+    layers = len(results.load_model_summary()["layers"])
+    table = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.close()
+    assert cut == [], cut
+    assert table["height"] >= 35 * (layers + 1), (table["height"], layers)
+
+
 @pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_the_training_curves_have_room_to_plot(served, width):
     """Each chart on Training history gets its 220 px plot area with the title, legend and axes around it (they
