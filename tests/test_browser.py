@@ -130,6 +130,33 @@ def test_the_model_pages_downloads_and_layers_are_whole(served, width):
     assert table["height"] >= 35 * (layers + 1), (table["height"], layers)
 
 
+TOOLBARS_SHOWN = """() => [...document.querySelectorAll("[data-testid='stElementToolbar']")]
+    .filter(bar => bar.getClientRects().length && Number(getComputedStyle(bar).opacity) > 0.05).length"""
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 820, "height": 1180}])
+def test_no_toolbar_covers_a_touch_screen_and_the_mouse_still_gets_one(served, viewport):
+    """On touch screens the charts' and tables' toolbars stayed on screen over captions and buttons (Model and
+    Evaluation; issue 21, defect 7). A mouse still brings a table's toolbar up by hovering."""
+    base, browser = served
+    touch = browser.new_context(viewport=viewport, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = touch.new_page()
+    for path in ("Model", "Evaluation"):
+        open_page(page, base, path)
+        page.locator("[data-testid='stElementToolbar']").first.wait_for(state="attached", timeout=30_000)
+        server.wait_idle(page)
+        assert page.evaluate(TOOLBARS_SHOWN) == 0, path
+    touch.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    open_page(page, base, "Model")
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for(timeout=30_000)
+    table.hover()
+    page.wait_for_timeout(500)
+    assert page.evaluate(TOOLBARS_SHOWN) >= 1
+    page.close()
+
+
 @pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_the_training_curves_have_room_to_plot(served, width):
     """Each chart on Training history gets its 220 px plot area with the title, legend and axes around it (they

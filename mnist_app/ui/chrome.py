@@ -60,6 +60,8 @@ PAGE_STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 4rem; }
 @media (min-width: 641px) { [data-testid="stMainBlockContainer"] { padding-left: 3rem; padding-right: 3rem; } }
 @media (max-width: 640px) { h1 { font-size: 1.9rem !important; } }
+/* Touch screens (no hover): a chart's or table's toolbar would stay on screen over captions and buttons. */
+@media (hover: none) { [data-testid="stElementToolbar"] { display: none; } }
 </style>"""
 
 
