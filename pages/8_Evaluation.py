@@ -19,7 +19,8 @@ columns[1].metric("Test loss", f"{figures['test_loss']:.4f}")
 columns[2].metric("Mistakes", f"{figures['errors']} / {figures['count']:,}")
 columns[3].metric("Validation accuracy", f"{figures['validation_accuracy']:.2%}")
 
-left, right = st.columns([1, 1.15], gap="large")
+# Side by side while each half has room (the per-digit table's five columns, the matrix's numbers), else stacked.
+left, right = chrome.metric_row("evaluation_tables", 2, min_width=400)
 with left:
     st.subheader("Per digit")
     per_class = pd.DataFrame(figures["per_class"])[["digit", "precision", "recall", "f1", "support"]]
@@ -38,7 +39,7 @@ else:
     sets = {"MNIST test digits": ("test_ece", "reliability", "MNIST test digits")}
     if "user_styles_ece_before" in calibration:
         sets["User-style images"] = ("user_styles_ece", "user_styles_reliability", "user-style images")
-    text, chart = st.columns([1, 1.15], gap="large")
+    text, chart = chrome.metric_row("evaluation_calibration", 2, min_width=360)
     with text:
         st.markdown(
             "When the app says *95 % confident*, it should be right about 95 % of the time. The network's raw "
@@ -50,8 +51,12 @@ else:
             before, after = calibration[f"{prefix}_before"], calibration[f"{prefix}_after"]
             cells = chrome.metric_row(f"calibration_{prefix}", 2, min_width=240)  # labels in full
             cells[0].metric(f"{name}: ECE as trained", f"{before:.2%}")
-            cells[1].metric(f"{name}: ECE calibrated", f"{after:.2%}", f"{after - before:+.3%}",
-                            delta_color="inverse")  # a rise shows red: a worsening never reads as a gain
+            if abs(after - before) < views.NEGLIGIBLE_ECE_CHANGE:  # as the sentence under it says: no change
+                cells[1].metric(f"{name}: ECE calibrated", f"{after:.2%}", "no change", delta_color="off",
+                                delta_arrow="off")
+            else:  # a rise shows red: a worsening never reads as a gain
+                cells[1].metric(f"{name}: ECE calibrated", f"{after:.2%}", f"{after - before:+.3%}",
+                                delta_color="inverse")
             st.caption(views.calibration_verdict(phrase, before, after))
         st.metric("Temperature", f"{calibration['temperature']:.3f}", calibration.get("method"), delta_color="off",
                   delta_arrow="off")

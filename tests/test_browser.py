@@ -130,6 +130,23 @@ def test_the_model_pages_downloads_and_layers_are_whole(served, width):
     assert table["height"] >= 35 * (layers + 1), (table["height"], layers)
 
 
+@pytest.mark.parametrize("width", [820, 1024])
+def test_evaluations_table_and_matrix_get_room_or_stack(served, width):
+    """At 820 px the per-digit table was cut after "recall" and the confusion matrix's numbers ran together
+    ("10301"): each half now has at least 390 px, side by side or one under the other (issue 21, defect 6)."""
+    base, browser = served
+    page = browser.new_page(viewport={"width": width, "height": 1200})
+    open_page(page, base, "Evaluation")
+    table = page.locator("[data-testid='stDataFrame']").first
+    matrix = page.locator("[data-testid='stVegaLiteChart']").first
+    matrix.wait_for(timeout=30_000)
+    server.wait_idle(page)
+    page.wait_for_timeout(500)
+    widths = [round(table.bounding_box()["width"]), round(matrix.bounding_box()["width"])]
+    page.close()
+    assert min(widths) >= 390, widths
+
+
 TOOLBARS_SHOWN = """() => [...document.querySelectorAll("[data-testid='stElementToolbar']")]
     .filter(bar => bar.getClientRects().length && Number(getComputedStyle(bar).opacity) > 0.05).length"""
 

@@ -194,6 +194,21 @@ def test_the_training_command_is_shown_without_a_temporary_output_folder():
     assert results.training_command(None) == "unknown"
 
 
+def test_evaluation_shows_a_negligible_calibration_change_as_no_change():
+    """The committed model's calibration moves the MNIST ECE by +0.003 points: the sentence says it "leaves the
+    error where it was", so the metric beside it says "no change" rather than a red arrow (issue 21, defect 6)."""
+    from mnist_app.store import results
+    from mnist_app.ui import views
+
+    calibration = results.load_metrics()["calibration"]
+    assert abs(calibration["test_ece_after"] - calibration["test_ece_before"]) < views.NEGLIGIBLE_ECE_CHANGE
+    at = page("pages/8_Evaluation.py").run()
+    assert not at.exception
+    shown = {metric.label: metric for metric in at.metric}
+    assert shown["MNIST test digits: ECE calibrated"].delta == "no change"
+    assert "leaves the error where it was" in texts(at)
+
+
 def test_url_page_refuses_other_schemes():
     at = _submit_url("file:///etc/passwd")
     assert "only http:// and https://" in at.error[0].value

@@ -135,12 +135,13 @@ def model_missing_notice(detail: str | None = None) -> None:
 
 
 def metric_row(name: str, count: int, min_width: int = 150) -> list:
-    """`count` cells for metrics, side by side while each gets `min_width` pixels, wrapped onto more lines
-    below that: st.columns would instead cut values like "29 / 10,000" down to "29 / 1…" on a small screen."""
+    """`count` cells (metrics, or whole sections), side by side while each gets `min_width` pixels, wrapped onto
+    more lines below that: st.columns would instead cut values like "29 / 10,000" down to "29 / 1…", or a table's
+    columns, on a small screen."""
     row = st.container(horizontal=True, gap="medium", key=f"metric_row_{name}")
     # The row's flex items are Streamlit's layout wrappers around the cells.
     st.html(f"<style>.st-key-metric_row_{name} > [data-testid='stLayoutWrapper']"
-            f" {{ min-width: {min_width}px; flex: 1 1 {min_width}px; }}</style>")
+            f" {{ min-width: min({min_width}px, 100%); flex: 1 1 {min_width}px; }}</style>")
     return [row.container() for _ in range(count)]
 
 

@@ -148,9 +148,12 @@ def _number_details(shown: reading.Reading, show_original: bool) -> None:
                     caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84)
 
 
+NEGLIGIBLE_ECE_CHANGE = 0.0005  # a change of calibration error below 0.05 points is no change, in words and arrows
+
+
 def calibration_verdict(where: str, before: float, after: float) -> str:
     """What calibration did to one set's error, in words that never dress a worsening up as a gain."""
-    if abs(after - before) < 0.0005:
+    if abs(after - before) < NEGLIGIBLE_ECE_CHANGE:
         return f"On {where} calibration leaves the error where it was ({before:.2%})."
     if after < before:
         return f"On {where} calibration brings the error down from {before:.2%} to {after:.2%}."
