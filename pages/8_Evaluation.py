@@ -11,7 +11,7 @@ figures = cache.metrics()
 if figures is None:
     chrome.model_missing_notice("There is no `models/metrics.json` to show.")
     st.stop()
-st.caption("Computed once by the training step (`models/metrics.json`), not on every visit.")
+st.caption("Computed once, when the model was trained and checked, not on every visit.")
 
 columns = chrome.metric_row("evaluation", 4)
 columns[0].metric("Test accuracy", f"{figures['test_accuracy']:.2%}")

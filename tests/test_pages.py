@@ -207,6 +207,7 @@ def test_evaluation_shows_a_negligible_calibration_change_as_no_change():
     shown = {metric.label: metric for metric in at.metric}
     assert shown["MNIST test digits: ECE calibrated"].delta == "no change"
     assert "leaves the error where it was" in texts(at)
+    assert "models/" not in texts(at) and ".json" not in texts(at)  # no internal file names for visitors
 
 
 def test_url_page_refuses_other_schemes():
