@@ -5,7 +5,7 @@ import streamlit as st
 
 from mnist_app.network import architectures
 from mnist_app.store import results
-from mnist_app.ui import cache, chrome
+from mnist_app.ui import cache, chrome, views
 
 predictor = chrome.page("Model")
 summary = cache.model_summary()
@@ -36,6 +36,8 @@ if predictor is not None and summary is not None:
     st.caption(f"{len(table)} layers, first to last.")
     st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                  column_order=("type", "output shape", "parameters", "name"))
+
+    views.glossary("softmax", "ReLU", "batch normalisation", "max-pooling", "dropout", "layer names")
 
     st.subheader("Download")
     files = cache.model_downloads()

@@ -99,3 +99,5 @@ if count:
     views.digit_grid(report.mistake_images[:shown], report.mistake_labels[:shown], report.predicted[chosen],
                   report.probabilities[chosen].max(axis=1), numbers=chosen)
     st.caption("Most confident mistakes first. Many are digits a person would also hesitate over.")
+
+views.glossary("ECE", "temperature scaling", "NLL", "softmax", "long-flagged 1 without a base")

@@ -210,6 +210,23 @@ def test_evaluation_shows_a_negligible_calibration_change_as_no_change():
     assert "models/" not in texts(at) and ".json" not in texts(at)  # no internal file names for visitors
 
 
+@pytest.mark.parametrize("path, terms", [
+    ("pages/6_Model.py", ("softmax", "ReLU", "batch normalisation", "max-pooling", "dropout", "layer names")),
+    ("pages/8_Evaluation.py", ("ECE", "temperature scaling", "NLL", "softmax", "long-flagged 1 without a base")),
+])
+def test_the_words_a_page_uses_are_explained_on_it(path, terms):
+    """ECE, NLL, temperature scaling, softmax, batch-norm, Keras' layer names and the long-flagged 1 are explained
+    where they are used (issue 21, defect 13)."""
+    from mnist_app.ui import views
+
+    at = page(path).run()
+    assert not at.exception
+    (words,) = [expander for expander in at.expander if expander.label == "What the words mean"]
+    explained = "\n".join(str(block.value) for block in words.markdown)
+    for term in terms:
+        assert f"**{term}**: {views.GLOSSARY[term]}" in explained, term
+
+
 def test_url_page_refuses_other_schemes():
     at = _submit_url("file:///etc/passwd")
     assert "only http:// and https://" in at.error[0].value

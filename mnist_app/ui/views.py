@@ -15,6 +15,39 @@ from mnist_app.ui.chrome import flex_item
 PICTURE = 168  # pixels: every model pixel a crisp 6x6 block
 
 
+GLOSSARY = {
+    "softmax": "the network's last step: it turns ten raw scores into ten probabilities that add up to 100 %.",
+    "ReLU": "a layer that keeps positive values and sets negative ones to zero, so the network can learn shapes "
+            "that are not straight-line combinations of pixels.",
+    "batch normalisation": "rescales each layer's outputs to a steady range while training, which makes training "
+                           "faster and steadier; its running averages are the non-trainable parameters "
+                           "(\"batch-norm statistics\").",
+    "max-pooling": "keeps the strongest value of each 2×2 patch: the picture halves in size and small shifts of "
+                   "the pen matter less.",
+    "dropout": "switches a share of the units off at random while training (never when reading), so the network "
+               "cannot lean on any single one.",
+    "layer names": "the names Keras gave the layers inside the model file; repeated kinds are numbered from the "
+                   "second on (re_lu_1 is the second ReLU, conv2d_3 the fourth convolution).",
+    "ECE": "expected calibration error: the answers are put in bins by how confident they are, and the gap between "
+           "confidence and the share actually right is averaged over the bins. 0 % is a model whose \"95 %\" is "
+           "right 95 % of the time.",
+    "NLL": "negative log-likelihood: how surprised the model is by the right answers on average (it punishes "
+           "confident mistakes most); the temperature is the one that makes it smallest on held-out digits.",
+    "temperature scaling": "dividing the network's raw scores by one number (the temperature) before the softmax: "
+                           "above 1 makes every answer less sure, below 1 more sure; it never changes which digit "
+                           "wins.",
+    "long-flagged 1 without a base": "a 1 written with a long slanting stroke at its top and no foot, as many "
+                                     "Europeans write it: it has the shape of a 7 without a crossbar, so the model "
+                                     "is allowed to hesitate on it.",
+}
+
+
+def glossary(*terms: str) -> None:
+    """What the words on this page mean, in an expander: `terms` from GLOSSARY, in the order given."""
+    with st.expander("What the words mean", icon=":material/menu_book:"):
+        st.markdown("\n".join(f"- **{term}**: {GLOSSARY[term]}" for term in terms))
+
+
 def sentence(text: str) -> str:
     """A library message ("no digit found: ...") as a sentence for the page."""
     return f"{text[0].upper()}{text[1:]}." if text else ""
