@@ -41,7 +41,8 @@ def samples() -> None:
     if index is not None:
         row = st.container(horizontal=True, gap="medium")
         row.image(charts.upscale(mnist.x_test[index] / 255.0),
-                  caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168)
+                  caption=f"Test image #{index} (true label {mnist.y_test[index]})", width=168,
+                  alt=f"test image #{index}: a handwritten {mnist.y_test[index]}, white on black, 28×28")
         with row.container(key="samples_chart", width="stretch"):
             chrome.flex_item("samples_chart", 260)
             verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"

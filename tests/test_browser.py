@@ -270,6 +270,36 @@ def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
     assert page.locator(server.ERROR_BOXES).count() == 0
 
 
+IMAGES_WITHOUT_ALT = """() => [...document.querySelectorAll("[data-testid='stMain'] img")]
+    .map(image => (image.getAttribute("alt") || "").trim())
+    .filter(alt => alt.length < 8 || /^[0-9]+$/.test(alt))"""
+
+
+def test_every_picture_says_what_it_shows(app, mnist, tmp_path):
+    """Home's pictures, Random samples, and a result on Draw and on Upload: each image has alt text saying what it
+    shows ("what the model sees: a white 7 on black, 28×28"), never none or Streamlit's "0" (issue 21, defect 10).
+    """
+    base, page = app
+    for path in ("", "Random_samples"):
+        open_page(page, base, path)
+        page.locator("[data-testid='stMain'] img").first.wait_for(timeout=30_000)
+        server.wait_idle(page)
+        assert page.evaluate(IMAGES_WITHOUT_ALT) == [], path or "Home"
+    open_page(page, base, "Draw")
+    draw(page, DIGIT_STROKES["7"])
+    assert shown_digit(page, "7") == "7"
+    server.wait_idle(page)
+    assert page.locator("img[alt='what the model sees: a white 7 on black, 28×28']").count() == 1
+    assert page.evaluate(IMAGES_WITHOUT_ALT) == [], "Draw"
+    open_page(page, base, "Upload")
+    picture = tmp_path / "digit.png"
+    Image.fromarray(255 - mnist.x_test[1]).resize((140, 140)).save(picture)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(picture))
+    assert shown_digit(page, str(mnist.y_test[1])) == str(mnist.y_test[1])
+    server.wait_idle(page)
+    assert page.evaluate(IMAGES_WITHOUT_ALT) == [], "Upload"
+
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
          "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                        "Chrome/156.0.0.0 Mobile Safari/537.36"}

@@ -102,10 +102,10 @@ def show(shown: reading.Reading, *, key: str, source: str, show_original: bool =
     if not shown.has_digit:
         row = st.container(horizontal=True, gap="medium")
         if show_original and shown.display is not None:
-            row.image(shown.display, caption="Your image", width=PICTURE)
+            row.image(shown.display, caption="Your image", width=PICTURE, alt="your image, as it came in")
         if shown.rejected:  # what the model was shown, so the answer can be checked
             row.image(charts.upscale(shown.rejected[0].model_input, PICTURE), caption="What the model saw",
-                      width=PICTURE)
+                      width=PICTURE, alt="what the model saw: the ink, white on black, 28×28; no digit found")
         st.info(sentence(shown.reason), icon=":material/search_off:")
         notes(shown.notes)
         if shown.rejected and not shown.whole_number:
@@ -154,7 +154,7 @@ def keep(shown: reading.Reading, *, key: str, source: str) -> None:
 def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> None:
     row = st.container(horizontal=True, gap="medium")
     if show_original:
-        row.image(shown.display, caption="Your image", width=PICTURE)
+        row.image(shown.display, caption="Your image", width=PICTURE, alt="your image, as it came in")
     with row.container(width=PICTURE, gap="small"):
         picture = st.empty()
         explaining = st.toggle("Why this digit?", key=f"{key}_explain",
@@ -162,11 +162,13 @@ def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> Non
         if explaining:
             heat = shown.first.why(cache.predictor())  # computed once per reading, then remembered
             picture.image(explain.overlay(shown.model_input, heat, PICTURE),
-                          caption="Red: the pixels that drove the answer", width=PICTURE)
+                          caption="Red: the pixels that drove the answer", width=PICTURE,
+                          alt=f"occlusion map over the {shown.digit}: red where covering the image lowers the "
+                              "model's confidence most")
             st.caption(explain.HOW_TO_READ)
         else:
             picture.image(charts.upscale(shown.model_input, PICTURE), caption="What the model sees (28×28)",
-                          width=PICTURE)
+                          width=PICTURE, alt=f"what the model sees: a white {shown.digit} on black, 28×28")
     with row.container(key=f"{key}_chart", width="stretch"):
         flex_item(f"{key}_chart", 260)
         top10_chart(shown.probabilities)
@@ -174,11 +176,13 @@ def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> Non
 
 def _number_details(shown: reading.Reading, show_original: bool) -> None:
     if show_original:
-        st.image(shown.annotated, caption="Your image, one box per digit", width="stretch")
+        st.image(shown.annotated, caption="Your image, one box per digit", width="stretch",
+                 alt=f"your image with a box and the digit read over each digit: {shown.number}")
     strip = st.container(horizontal=True, gap="small")
     for digit in shown.digits:
         strip.image(charts.upscale(digit.model_input, 84),
-                    caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84)
+                    caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84,
+                    alt=f"what the model sees of one digit: a white {digit.digit} on black, 28×28")
 
 
 NEGLIGIBLE_ECE_CHANGE = 0.0005  # a change of calibration error below 0.05 points is no change, in words and arrows
