@@ -51,16 +51,19 @@ def home() -> None:
 def how_it_works() -> None:
     """The preprocessing in three pictures: a user's photo, what the model sees, the answer (a wrapping row)."""
     photo, seen, digit, confidence = cache.demo()
-    arrow = "<div style='font-size:2rem;padding-top:3.5rem'>→</div>"
+    arrow = "<div style='font-size:2rem;padding-top:3.5rem' aria-hidden='true'>→</div>"
     row = st.container(horizontal=True, gap="medium")
     row.image(photo, caption="1. A photo of a digit (a test image on tinted, unevenly lit paper)", width=200,
               alt=f"a handwritten {digit}, dark ink on tinted, unevenly lit paper")
-    row.html(arrow, width="content")
-    row.image(charts.upscale(seen, 150), caption="2. What the model sees: ink only, 20×20 box, centred in 28×28",
-              width=150, alt=f"what the model sees: a white {digit} on black, 28×28")
-    row.html(arrow, width="content")
-    row.metric("3. The answer", str(digit), f"{charts.percent_label(confidence)} confident", delta_color="off",
-               delta_arrow="off", width="content")
+    # Each arrow travels with the step it points to, so a narrow screen never leaves one dangling at a row's end.
+    second = row.container(horizontal=True, gap="medium", width="content", key="how_it_works_seen")
+    second.html(arrow, width="content")
+    second.image(charts.upscale(seen, 150), caption="2. What the model sees: ink only, 20×20 box, centred in 28×28",
+                 width=150, alt=f"what the model sees: a white {digit} on black, 28×28")
+    third = row.container(horizontal=True, gap="medium", width="content", key="how_it_works_answer")
+    third.html(arrow, width="content")
+    third.metric("3. The answer", str(digit), f"{charts.percent_label(confidence)} confident", delta_color="off",
+                 delta_arrow="off", width="content")
 
 
 chrome.navigation(home).run()

@@ -270,6 +270,31 @@ def test_uploading_an_image_shows_its_result(app, mnist, tmp_path):
     assert page.locator(server.ERROR_BOXES).count() == 0
 
 
+DANGLING_ARROWS = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    const steps = [...main.querySelectorAll("img, [data-testid='stMetric']")].map(e => e.getBoundingClientRect());
+    return [...main.querySelectorAll("div")].filter(e => e.children.length === 0 && e.innerText.trim() === "→")
+        .map(e => e.getBoundingClientRect())
+        .filter(a => !steps.some(s => s.left >= a.right - 1 && s.top < a.bottom && s.bottom > a.top)).length;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 820, 1024, 1440])
+def test_homes_arrows_point_at_the_next_step(served, width):
+    """"How it works": each arrow has the step it points to beside it on its own line; on narrow screens one was
+    left dangling at the end of a row, its picture on the next (issue 21, defect 4)."""
+    base, browser = served
+    page = browser.new_page(viewport={"width": width, "height": 1400})
+    open_page(page, base, "")
+    page.locator("[data-testid='stMain'] img").first.wait_for(timeout=30_000)
+    server.wait_idle(page)
+    page.wait_for_timeout(500)
+    arrows = page.get_by_text("→", exact=True).count()
+    dangling = page.evaluate(DANGLING_ARROWS)
+    page.close()
+    assert arrows == 2 and dangling == 0, (arrows, dangling)
+
+
 IMAGES_WITHOUT_ALT = """() => [...document.querySelectorAll("[data-testid='stMain'] img")]
     .map(image => (image.getAttribute("alt") || "").trim())
     .filter(alt => alt.length < 8 || /^[0-9]+$/.test(alt))"""
