@@ -116,7 +116,7 @@ def _read_bytes(source) -> bytes:
         if not path.is_file():
             raise ImageError(f"{path}: no such file")
         if path.stat().st_size > MAX_INPUT_BYTES:
-            raise ImageTooLargeError(_too_many_bytes(path.stat().st_size))
+            raise ImageTooLargeError(too_many_bytes(path.stat().st_size))
         raw = path.read_bytes()
     elif hasattr(source, "read"):  # an open file, or Streamlit's UploadedFile
         if hasattr(source, "seek"):
@@ -127,11 +127,12 @@ def _read_bytes(source) -> bytes:
     if len(raw) == 0:
         raise ImageError("the file is empty (0 bytes)")
     if len(raw) > MAX_INPUT_BYTES:
-        raise ImageTooLargeError(_too_many_bytes(len(raw)))
+        raise ImageTooLargeError(too_many_bytes(len(raw)))
     return raw
 
 
-def _too_many_bytes(size: int) -> str:
+def too_many_bytes(size: int) -> str:
+    """Why a file of `size` bytes is refused (over MAX_INPUT_BYTES)."""
     return f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_INPUT_BYTES / 2**20:.0f} MiB"
 
 

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from mnist_app.errors import ImageError
+from mnist_app.errors import ImageError, ImageTooLargeError
 from mnist_app.images import fetch, preprocess, reading
 
 PARALLEL_FROM = 48  # inputs; below this one process is faster than starting workers
@@ -68,8 +68,7 @@ def read_input(item: str):
     except FileNotFoundError:
         raise ImageError(f"{item}: no such file") from None
     if size is not None and size > preprocess.MAX_INPUT_BYTES:
-        raise ImageError(f"{item}: the file is {size / 2**20:.1f} MiB; the limit is "
-                         f"{preprocess.MAX_INPUT_BYTES / 2**20:.0f} MiB")
+        raise ImageTooLargeError(f"{item}: {preprocess.too_many_bytes(size)}")
     return filesystem.cat_file(path)
 
 

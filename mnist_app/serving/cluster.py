@@ -12,6 +12,7 @@ deploy/ (Dockerfile, compose.yaml) starts the same processes with the same setti
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -71,17 +72,18 @@ def _wait_healthy(url: str, process: subprocess.Popen | None, timeout: float) ->
     raise RuntimeError(f"{url} was not healthy within {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
-    if process is None or process.poll() is not None:
+def stop_group(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """Stop a process started in a session of its own and everything it started: SIGTERM to its process group,
+    SIGKILL after `timeout` s (the group is signalled even when its leader has already ended)."""
+    if process is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -196,10 +198,10 @@ class Cluster:
             time.sleep(every)
 
     def stop(self) -> None:
-        _stop(self.balancer)
-        _stop(self.trainer, timeout=30)
+        stop_group(self.balancer)
+        stop_group(self.trainer, timeout=30)
         for replica in self.replicas:
-            _stop(replica.process)
+            stop_group(replica.process)
         if self.database is not None:
             self.database.stop()
 

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from mnist_app import config
+from mnist_app.serving import cluster
 from mnist_app.ui import chrome
 
 CHROMIUM = "/usr/bin/chromium"
@@ -63,14 +63,7 @@ def streamlit_server(extra_env=None, log_path=None, port=None, args=()):
 
 def stop(process: subprocess.Popen, timeout: float = 15) -> None:
     """Stop a process started in a session of its own, and everything it started (SIGTERM, then SIGKILL)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    cluster.stop_group(process, timeout)
 
 
 def browser_tests():
