@@ -58,11 +58,13 @@ bench: setup-dev data model browser services
 robustness: setup data model
 	$(PY) -m mnist_app robustness
 
-# Debian's Chromium for the browser tests (Playwright never downloads one here), and the handwriting fonts the
-# robustness tests typeset digits in (mnist_app/measure/fonts.txt).
+# Debian's Chromium for the browser tests (Playwright never downloads one here), the handwriting fonts the
+# robustness tests typeset digits in (mnist_app/measure/fonts.txt), and axe-core from npm for the accessibility
+# checks (the version in tests/support/axe/package-lock.json).
 FONTS = $(shell grep -v '^\#' mnist_app/measure/fonts.txt | cut -d' ' -f1 | sort -u)
 browser:
 	@bash scripts/install_debian.sh chromium chromium-driver $(FONTS)
+	@test -f tests/support/axe/node_modules/axe-core/axe.min.js || npm ci --prefix tests/support/axe --no-audit --no-fund
 
 # Debian's PostgreSQL and HAProxy: the tests start real servers of their own on 127.0.0.1 (never a mock).
 services:

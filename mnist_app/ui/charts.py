@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-CORRECT_COLOUR = "#2e7d32"
-WRONG_COLOUR = "#c62828"
 BAR_COLOUR = "#3b5bdb"
 TRAINING_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
@@ -67,7 +65,7 @@ def top10(probabilities: np.ndarray, height: int = 260) -> alt.LayerChart:
         tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
     )
     bars = base.mark_bar(color=BAR_COLOUR, cornerRadiusEnd=3)
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(text="label:N")
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="currentColor").encode(text="label:N")
     return (bars + labels).properties(height=height)
 
 
@@ -97,26 +95,40 @@ def training_curves(epochs: list[dict]) -> tuple[alt.Chart, alt.Chart]:
     return accuracy.properties(height=220, autosize=room), loss.properties(height=220, autosize=room)
 
 
+MATRIX_TEXT = "#1b1b1b"
+RIGHT_CELL = "#c8e6c9"  # the diagonal: light green under dark numbers
+EMPTY_CELL = "#f7f7f7"
+MISTAKE_CELLS = ("#fcbba1", "#a50f15")  # one mistake ... the most mistakes in a cell (ColorBrewer "Reds")
+
+
+def _mistake_colour(share: float) -> str:
+    """The red of a cell holding `share` (0..1] of the largest mistake count."""
+    low, high = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in MISTAKE_CELLS)
+    return "#" + "".join(f"{int(round(v)):02x}" for v in low + (high - low) * share)
+
+
 def confusion(matrix) -> alt.LayerChart:
-    """The 10x10 confusion matrix with every count written in its cell; mistakes on their own red scale."""
+    """The 10x10 confusion matrix with every count written in its cell: right answers on a green diagonal,
+    mistakes on a red scale. The colours are the chart's own, not the theme's, so it reads the same on the light
+    and the dark theme (a light figure on a dark page), its numbers at >= 4.5:1 on their cells."""
     matrix = np.asarray(matrix)
-    rows = [{"true": str(t), "predicted": str(p), "count": int(matrix[t, p]),
-             "mistakes": int(matrix[t, p]) if t != p else None}
-            for t in range(matrix.shape[0]) for p in range(matrix.shape[1])]
-    frame = pd.DataFrame(rows)
-    worst = max(1, int(frame["mistakes"].max(skipna=True) or 1))
-    base = alt.Chart(frame).encode(
+    worst = max(1, int(max((matrix[t, p] for t in range(len(matrix)) for p in range(len(matrix)) if t != p),
+                           default=1)))
+    rows = []
+    for t in range(matrix.shape[0]):
+        for p in range(matrix.shape[1]):
+            count = int(matrix[t, p])
+            share = count / worst
+            fill = RIGHT_CELL if t == p else EMPTY_CELL if count == 0 else _mistake_colour(share)
+            ink = "#ffffff" if t != p and share > 0.5 else MATRIX_TEXT
+            rows.append({"true": str(t), "predicted": str(p), "count": count, "fill": fill, "ink": ink,
+                         "label": str(count) if count else ""})
+    base = alt.Chart(pd.DataFrame(rows)).encode(
         x=alt.X("predicted:O", title="predicted digit", axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("true:O", title="true digit"))
-    colour = alt.Color("mistakes:Q", scale=alt.Scale(scheme="reds", domain=[0, worst]), legend=None)
-    cells = base.mark_rect(stroke="#eee").encode(
-        color=alt.condition("datum.true == datum.predicted", alt.value("#e8f5e9"),
-                            alt.condition("datum.count == 0", alt.value("white"), colour)),
-        tooltip=["true", "predicted", "count"])
-    counts = base.mark_text(fontSize=11).encode(
-        text=alt.condition("datum.count > 0", "count:Q", alt.value("")),
-        color=alt.condition(f"datum.true != datum.predicted && datum.count > {0.6 * worst}", alt.value("white"),
-                            alt.value("#222")))
+    cells = base.mark_rect(stroke="#d0d0d0").encode(color=alt.Color("fill:N", scale=None),
+                                                    tooltip=["true", "predicted", "count"])
+    counts = base.mark_text(fontSize=11).encode(text="label:N", color=alt.Color("ink:N", scale=None))
     return (cells + counts).properties(height=340)
 
 
@@ -170,8 +182,8 @@ GRID_STYLE = """
 .digit-grid img { width: 100%; max-width: 112px; aspect-ratio: 1; image-rendering: pixelated;
   border: 2px solid #c8e6c9; border-radius: 4px; }
 .digit-grid figure.wrong img { border: 4px solid #c62828; }
-.digit-grid figcaption { font-size: 0.85rem; line-height: 1.25; color: #2e7d32; }
-.digit-grid figure.wrong figcaption { color: #c62828; font-weight: 600; }
+.digit-grid figcaption { font-size: 0.85rem; line-height: 1.25; color: light-dark(#2e7d32, #a5d6a7); }
+.digit-grid figure.wrong figcaption { color: light-dark(#c62828, #ff9e9e); font-weight: 600; }
 </style>
 """
 

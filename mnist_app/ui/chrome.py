@@ -62,7 +62,36 @@ PAGE_STYLE = """<style>
 @media (max-width: 640px) { h1 { font-size: 1.9rem !important; } }
 /* Touch screens (no hover): a chart's or table's toolbar would stay on screen over captions and buttons. */
 @media (hover: none) { [data-testid="stElementToolbar"] { display: none; } }
+/* Captions in the theme's text colour at 78 %: Streamlit's 60 % measures 4.4:1 on white, under WCAG AA's 4.5:1. */
+[data-testid="stCaptionContainer"] { color: inherit; opacity: 0.78; }
+[data-testid="stCaptionContainer"] code { color: inherit; }
+/* Where the keyboard is, always visible (WCAG 2.4.7): Streamlit's own focus ring is faint or absent on links. */
+/* Text for screen readers only (the answer as a sentence): out of sight, still in the accessibility tree. */
+.spoken-answer { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+/* The dark theme's primary colour is light (text in it must read on the dark background): a primary button's
+   label is dark on it, where Streamlit writes white (1.9:1). */
+[data-testid^="stBaseButton-primary"] { color: light-dark(#ffffff, #11131a); }
+:focus-visible { outline: 3px solid light-dark(#3b5bdb, #8fa5ff) !important; outline-offset: 2px; }
 </style>"""
+
+# Streamlit does not tell the page's CSS which of its themes (light or dark, from the app menu) is showing, and
+# st.context.theme is documented as wrong while the theme changes. This script reads the app's background and
+# sets the document's `color-scheme`, so that our colours can be written as CSS `light-dark(light, dark)`.
+COLOR_SCHEME = """<script>
+(() => {
+  if (window.mnistColorScheme) return;
+  window.mnistColorScheme = true;
+  const app = document.querySelector("[data-testid='stApp']");
+  const follow = () => {  // the theme's background: a class of Streamlit's on the app, changed with the theme
+    const rgb = getComputedStyle(app).backgroundColor.match(/[0-9.]+/g);
+    const dark = rgb && (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) < 128;
+    document.documentElement.style.colorScheme = dark ? "dark" : "light";
+  };
+  follow();
+  new MutationObserver(follow).observe(app, {attributes: true, attributeFilter: ["class", "style"]});
+})();
+</script>"""
 
 
 def navigation(home) -> st.navigation:
@@ -78,7 +107,7 @@ def page(label: str, *, needs_model: bool = True) -> inference.Predictor | None:
     get a model when there is none (or when `needs_model` is False)."""
     info = _BY_LABEL[label]
     st.set_page_config(page_title=f"{info.label} · MNIST digit recognizer", page_icon=info.icon, layout="wide")
-    st.html(PAGE_STYLE)
+    st.html(PAGE_STYLE + COLOR_SCHEME, unsafe_allow_javascript=True)
     service.warm_up_in_background()  # a server started without the warm-up (plain `streamlit run`) catches up
     trainer.start_beside()  # likewise the trainer, unless trainers run elsewhere (MNIST_APP_TRAINER)
     st.title(info.heading, icon=info.icon)

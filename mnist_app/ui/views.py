@@ -3,6 +3,8 @@ test digits, the notes and errors that come with an image."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -53,6 +55,34 @@ def sentence(text: str) -> str:
     return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
+def confidence_words(probability: float) -> str:
+    """A probability as a screen reader should say it: "more than 99.9 %" for "> 99.9 %"."""
+    label = charts.percent_label(probability)
+    return label.replace("> ", "more than ").replace("< ", "less than ")
+
+
+def spoken(shown: reading.Reading) -> str:
+    """The answer as one sentence: "Prediction: 7, more than 99.9 % confident." (and what the model is unsure of)."""
+    if not shown.has_digit:
+        return f"No digit found. {sentence(shown.reason)}"
+    if shown.whole_number:
+        text = (f"Number: {shown.number}, {len(shown.digits)} digits, the least sure of them "
+                f"{confidence_words(shown.lowest_confidence)} confident.")
+        unsure = [str(i + 1) for i, d in enumerate(shown.digits) if d.unsure]
+        return text + (f" Not sure about digit {', '.join(unsure)}." if shown.unsure else "")
+    text = f"Prediction: {shown.digit}, {confidence_words(shown.confidence)} confident."
+    if shown.unsure:
+        runner_up = shown.top(2)[1][0]
+        text += f" Not sure: it could also be {reading.a_digit(runner_up)}."
+    return text
+
+
+def announce(text: str) -> None:
+    """`text` for screen readers only: a status region (read out when it appears or changes), hidden from sight
+    because the page shows the same answer as a figure, a chart and pictures."""
+    st.html(f'<p class="spoken-answer" role="status">{html.escape(text)}</p>')
+
+
 def notes(texts: list[str]) -> None:
     """What preprocessing did to read the input (EXIF rotation, first frame, transparency...)."""
     for note in texts:
@@ -77,6 +107,7 @@ def digit_grid(images, true_labels, predicted, confidences, numbers=None) -> Non
 
 def answer(shown: reading.Reading) -> None:
     """The digit (or number) and its confidence first, and a plain warning when the model is unsure."""
+    announce(spoken(shown))
     if shown.whole_number:
         st.metric("Number", shown.number, f"{len(shown.digits)} digits · lowest confidence "
                   f"{charts.percent_label(shown.lowest_confidence)}", delta_color="off", delta_arrow="off")
@@ -106,6 +137,7 @@ def show(shown: reading.Reading, *, key: str, source: str, show_original: bool =
         if shown.rejected:  # what the model was shown, so the answer can be checked
             row.image(charts.upscale(shown.rejected[0].model_input, PICTURE), caption="What the model saw",
                       width=PICTURE, alt="what the model saw: the ink, white on black, 28×28; no digit found")
+        announce(spoken(shown))
         st.info(sentence(shown.reason), icon=":material/search_off:")
         notes(shown.notes)
         if shown.rejected and not shown.whole_number:

@@ -7,18 +7,24 @@ import streamlit as st
 # The canvas component draws its own toolbar (undo, redo, reset...) which shows on hover only: on a touch
 # screen it stays invisible over the canvas' top-right corner, eating strokes that start there, and a tap
 # can reset the drawing. It lives in the component's shadow DOM, out of reach of the page's CSS, so this
-# script hides it there; the pad's own buttons below the canvas do its job.
+# script hides it there; the pad's own buttons below the canvas do its job. It also makes the toolbar inert: its
+# hidden buttons were still stops for the Tab key, where the keyboard's focus vanished from sight.
 _HIDE_CANVAS_TOOLBAR = """<script>
 (() => {
   if (window.mnistCanvasToolbarHidden) return;
   window.mnistCanvasToolbarHidden = true;
+  const quiet = root => root.querySelectorAll(".dc-toolbar:not([inert])").forEach(bar => { bar.inert = true; });
   const hide = () => document.querySelectorAll("[data-testid='stBidiComponentIsolated']").forEach(host => {
     const root = host.shadowRoot;
-    if (root && !root.querySelector("style[data-mnist-toolbar]")) {
+    if (!root) {  // the host is in the page before its shadow root: look again shortly
+      setTimeout(hide, 50);
+    } else if (!root.querySelector("style[data-mnist-toolbar]")) {
       const style = document.createElement("style");
       style.dataset.mnistToolbar = "hidden";
       style.textContent = ".dc-toolbar { display: none !important; }";
       root.appendChild(style);
+      quiet(root);
+      new MutationObserver(() => quiet(root)).observe(root, {childList: true, subtree: true});
     }
   });
   hide();

@@ -1,0 +1,126 @@
+"""WCAG 2.1 AA in a real browser: axe-core (from npm) on every page, in the light and the dark theme, on a phone and on
+a desktop screen, with and without an answer on screen; focus that can be seen; answers a screen reader reads."""
+
+import pytest
+from PIL import Image
+
+from tests.support import axe, server
+from tests.support.canvas import DIGIT_STROKES, draw
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+playwright_api = server.browser_tests()
+
+SIZES = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+         "desktop": {"viewport": {"width": 1440, "height": 900}}}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    kept = tmp_path_factory.mktemp("collection") / "collection.sqlite"
+    with server.streamlit_server(log_path=server.SCREENSHOTS.parent / "streamlit_a11y.log",
+                                 extra_env={"MNIST_APP_COLLECTION": str(kept)}) as base:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
+            yield base, browser
+            browser.close()
+
+
+def visit(page, base, path) -> None:
+    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+    server.wait_for_page(page, server.PAGES[path])
+
+
+def theme_of(page) -> str:
+    """Which of Streamlit's themes the page shows, from its background."""
+    return page.evaluate("""() => {
+        const [r, g, b] = getComputedStyle(document.querySelector("[data-testid='stApp']")).backgroundColor
+            .match(/[0-9.]+/g).map(Number);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? 'dark' : 'light';
+    }""")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_page_has_a_serious_accessibility_violation(served, size, theme):
+    """axe-core's WCAG 2 A/AA rules on all 11 pages: no violation of impact serious or critical. The dark theme is
+    Streamlit's own, chosen as a browser set to dark chooses it ("Use system setting", the menu's default)."""
+    base, browser = served
+    context = browser.new_context(**SIZES[size], color_scheme=theme)
+    page = context.new_page()
+    found = {}
+    try:
+        for path in server.PAGES:
+            visit(page, base, path)
+            assert theme_of(page) == theme
+            page.wait_for_timeout(300)  # charts are drawn by the browser after the script has finished
+            if violations := axe.violations(page):
+                found[path or "Home"] = axe.described(violations)
+                page.screenshot(path=str(server.SCREENSHOTS / f"axe_{size}_{theme}_{path or 'Home'}.png"))
+    finally:
+        context.close()
+    assert not found, "\n".join(f"{path}:\n{text}" for path, text in found.items())
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_answers_on_screen_have_no_serious_accessibility_violation(served, size, theme, mnist, tmp_path):
+    """With a result on screen on Draw, Upload and Random samples (charts, pictures, Save buttons)."""
+    base, browser = served
+    context = browser.new_context(**SIZES[size], color_scheme=theme)
+    page = context.new_page()
+    found = {}
+    try:
+        visit(page, base, "Draw")
+        draw(page, DIGIT_STROKES["7"])
+        page.get_by_text("Prediction: 7,").wait_for(state="attached", timeout=30_000)
+        server.wait_idle(page)
+        if violations := axe.violations(page):
+            found["Draw"] = axe.described(violations)
+        visit(page, base, "Upload")
+        picture = tmp_path / "digit.png"
+        Image.fromarray(255 - mnist.x_test[0]).resize((140, 140)).save(picture)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(picture))
+        page.get_by_text(f"Prediction: {mnist.y_test[0]},").wait_for(state="attached", timeout=30_000)
+        server.wait_idle(page)
+        if violations := axe.violations(page):
+            found["Upload"] = axe.described(violations)
+        visit(page, base, "Random_samples")
+        page.get_by_text("Prediction:").first.wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(300)
+        if violations := axe.violations(page):
+            found["Random samples"] = axe.described(violations)
+    finally:
+        page.screenshot(path=str(server.SCREENSHOTS / f"axe_answers_{size}_{theme}.png"), full_page=True)
+        context.close()
+    assert not found, "\n".join(f"{path}:\n{text}" for path, text in found.items())
+
+
+FOCUS_RING = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const label = (el.innerText || el.getAttribute('aria-label') || el.tagName).trim().slice(0, 40);
+    return {label, outline: style.outlineStyle === 'none' ? 0 : parseFloat(style.outlineWidth),
+            shadow: style.boxShadow !== 'none'};
+}"""
+
+
+@pytest.mark.parametrize("path", ["", "Draw", "Random_samples"])
+def test_focus_is_visible_on_everything_the_keyboard_reaches(served, path):
+    """Tab through the page: every element that takes the focus shows a ring at least 2 px wide (WCAG 2.4.7)."""
+    base, browser = served
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        visit(page, base, path)
+        faint = []
+        for _ in range(25):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUS_RING)
+            if focused and focused["outline"] < 2:
+                faint.append(focused["label"])
+        assert not faint, f"{path or 'Home'}: focus hardly visible on {faint}"
+    finally:
+        context.close()
