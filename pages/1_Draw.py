@@ -1,4 +1,5 @@
-"""Draw: a canvas whose prediction updates as the user draws (one digit, or a whole number)."""
+"""Draw: a canvas whose prediction updates as the user draws (one digit, or a whole number), or a grid drawn with
+the keyboard."""
 
 import streamlit as st
 
@@ -13,10 +14,13 @@ PHONE_NUMBER_CANVAS = (340, 200)  # a phone's width, so a finger never has to sc
 RESULT_MIN_WIDTH = 260  # the answer column wraps under the canvas below this (a phone), beside it above
 
 controls = st.container(horizontal=True, gap="medium", vertical_alignment="center")
-mode = controls.segmented_control("Mode", ["Digit", "Number"], default="Digit", key="draw_mode",
-                                  label_visibility="collapsed")
-with controls.popover(f"Pen: {st.session_state.get('draw_stroke_width', 18)} px", icon=":material/stylus:"):
-    stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
+mode = controls.segmented_control("Mode", ["Digit", "Number", "Keyboard"], default="Digit", key="draw_mode",
+                                  label_visibility="collapsed",
+                                  help="Keyboard: draw on a grid with the arrow keys and Space, no mouse needed.")
+stroke_width = st.session_state.get("draw_stroke_width", 18)
+if mode != "Keyboard":
+    with controls.popover(f"Pen: {stroke_width} px", icon=":material/stylus:"):
+        stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=18, key="draw_stroke_width")
 
 
 def drawing(number: bool, stroke_width: int) -> None:
@@ -52,4 +56,34 @@ def drawing(number: bool, stroke_width: int) -> None:
                 views.show(shown, key="draw_result", source="draw", show_original=number)
 
 
-drawing(mode == "Number", stroke_width)
+def typing() -> None:
+    """The keyboard's grid and its answer, read as a drawing is read; the answer also goes into the grid's live
+    region (so it is read before the grid is drawn)."""
+    cells = widgets.keyboard_cells("draw_keyboard")
+    shown = None
+    if predictor is not None and cells is not None and "1" in cells:
+        shown = cache.read(widgets.grid_picture(cells))
+    if shown is None:
+        spoken = "The grid is empty: paint some cells with Space, then press Enter." if cells is not None else ""
+    else:
+        spoken = str(shown) if isinstance(shown, ImageError) else views.spoken(shown)
+    row = st.container(horizontal=True, gap="medium")
+    with row.container(width=CANVAS_SIZE):
+        widgets.keyboard_grid("draw_keyboard", cells=cells, answer=spoken)
+    with row.container(key="draw_keyboard_result", width="stretch"):
+        chrome.flex_item("draw_keyboard_result", RESULT_MIN_WIDTH)
+        if predictor is None:
+            pass
+        elif shown is None:
+            st.info(spoken or "Tab to the grid, move with the arrow keys, paint with Space and press Enter to read it.",
+                    icon=":material/keyboard:")
+        elif isinstance(shown, ImageError):
+            views.image_error(shown)
+        else:
+            views.show(shown, key="keyboard_result", source="draw", show_original=False)
+
+
+if mode == "Keyboard":
+    typing()
+else:
+    drawing(mode == "Number", stroke_width)

@@ -124,3 +124,86 @@ def test_focus_is_visible_on_everything_the_keyboard_reaches(served, path):
         assert not faint, f"{path or 'Home'}: focus hardly visible on {faint}"
     finally:
         context.close()
+
+
+FOCUSED = """() => {  // the element that has the keyboard's focus, inside shadow roots too
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el ? {tag: el.tagName, cls: el.className.toString(), text: (el.innerText || '').trim().slice(0, 60)} : null;
+}"""
+
+
+def tab_to(page, wanted, most=60, back=False) -> None:
+    """Press Tab (Shift+Tab with `back`) until the focused element satisfies `wanted`, as a keyboard user would."""
+    seen = []
+    for _ in range(most):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused and wanted(focused):
+            return
+        seen.append(focused and (focused["text"] or focused["cls"])[:30])
+    raise AssertionError(f"the keyboard never reached it; the focus went through {seen}")
+
+
+def grid_answer(page, expected: str) -> str:
+    region = page.locator(".kg-answer")
+    page.wait_for_function("e => { const r = document.querySelector(\"[data-testid='stBidiComponentIsolated']\");"
+                           " const a = r && r.shadowRoot.querySelector('.kg-answer');"
+                           " return a && a.textContent.startsWith(e); }", arg=expected, timeout=30_000)
+    return region.inner_text()
+
+
+def test_a_keyboard_alone_draws_reads_and_keeps_digits(served):
+    """No mouse: Tab to the Keyboard mode and into the grid, draw a 1 and read it, clear, draw a 7 and read it (the
+    answers announced in the grid's live region), then keep the 7 in My digits, where it is listed."""
+    base, browser = served
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    keys = page.keyboard
+    try:
+        visit(page, base, "Draw")
+        tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Digit")  # the mode: one Tab stop, whose
+        keys.press("ArrowRight")  # options are chosen with the arrow keys
+        keys.press("ArrowRight")
+        assert page.evaluate(FOCUSED)["text"] == "Keyboard"
+        keys.press("Enter")
+        server.wait_idle(page)
+        tab_to(page, lambda f: "kg-grid" in f["cls"])
+        for _ in range(5):  # the cursor starts in the middle (row 8, column 8): up to row 3, then a stroke down
+            keys.press("ArrowUp")
+        keys.press("Space")
+        for _ in range(9):
+            keys.press("Shift+ArrowDown")
+        keys.press("Enter")
+        assert grid_answer(page, "Prediction: 1,").startswith("Prediction: 1, ")
+        server.wait_idle(page)
+        tab_to(page, lambda f: f["text"] == "Clear grid")
+        keys.press("Enter")
+        tab_to(page, lambda f: "kg-grid" in f["cls"], back=True)
+        for _ in range(4):  # from row 12 to row 3, column 4: the 7's bar to column 11, then down to the left
+            keys.press("ArrowLeft")
+        for _ in range(9):
+            keys.press("ArrowUp")
+        keys.press("Space")
+        for _ in range(7):
+            keys.press("Shift+ArrowRight")
+        for _ in range(9):
+            keys.press("Shift+ArrowDown")
+            if _ % 2 == 0:
+                keys.press("Shift+ArrowLeft")
+        keys.press("Enter")
+        assert grid_answer(page, "Prediction: 7,").startswith("Prediction: 7, ")
+        server.wait_idle(page)
+        page.screenshot(path=str(server.SCREENSHOTS / "Draw_keyboard_7.png"))
+        assert not (found := axe.violations(page)), axe.described(found)
+        tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Right")
+        keys.press("Enter")
+        server.wait_idle(page)
+        tab_to(page, lambda f: f["tag"] == "BUTTON" and "Save to my digits" in f["text"])
+        keys.press("Enter")
+        page.get_by_role("button", name="Kept as a 7").wait_for(timeout=20_000)
+        visit(page, base, "My_digits")
+        assert "pred 7 · true 7" in page.locator(".digit-grid figcaption").first.inner_text()
+        assert page.locator(server.ERROR_BOXES).count() == 0
+    finally:
+        context.close()

@@ -99,6 +99,32 @@ def test_draw_page_ink_that_is_no_digit_says_so_and_why(name, strokes):
     assert "No digit found" in shown and "does not look like a digit" in shown, (name, shown)
 
 
+GRID_SEVEN = ["..............", "..............", "...########...", "..........#...", ".........#....",
+              ".........#....", "........#.....", "........#.....", ".......#......", ".......#......",
+              "......#.......", "......#.......", "..............", ".............."]
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ("".join(GRID_SEVEN).replace(".", "0").replace("#", "1"), "Prediction: 7"),
+    ("0" * 196, "The grid is empty"),
+])
+def test_draw_pages_keyboard_grid_reads_its_cells_like_a_drawing(cells, expected):
+    """Keyboard mode: the cells the grid sends are read as a drawing (a 7 is a 7, on the metric and in the sentence
+    for screen readers); an empty grid is said to be empty."""
+    at = page("pages/1_Draw.py").run()
+    at.session_state["draw_mode"] = "Keyboard"
+    at.run()
+    at.session_state["draw_keyboard"] = {"cells": cells}
+    at.run()
+    assert not at.exception
+    if expected.startswith("Prediction"):
+        assert at.metric[0].value == "7"
+        spoken = [element.proto.body for element in at.get("html") if 'role="status"' in element.proto.body]
+        assert spoken and "Prediction: 7, " in spoken[0]
+    else:
+        assert not at.metric and expected in texts(at)
+
+
 def test_upload_one_image_gives_a_result_card(mnist):
     at = page("pages/2_Upload.py").run()
     at.file_uploader(key="upload_files").set_value(("digit.png", digit_png(mnist, 3, invert=True), "image/png")).run()

@@ -1,8 +1,13 @@
-"""Input widgets of our own: the drawing pad (the canvas component with buttons that work with a finger)."""
+"""Input widgets of our own: the drawing pad (the canvas component with buttons that work with a finger) and a
+drawing grid for the keyboard."""
 
 from __future__ import annotations
 
+import functools
+import io
+
 import streamlit as st
+from PIL import Image, ImageDraw, ImageFilter
 
 # The canvas component draws its own toolbar (undo, redo, reset...) which shows on hover only: on a touch
 # screen it stays invisible over the canvas' top-right corner, eating strokes that start there, and a tap
@@ -87,3 +92,135 @@ def on_phone() -> bool:
         return "Mobi" in (st.context.headers.get("User-Agent") or "")
     except Exception:  # no request headers (AppTest)
         return False
+
+
+# A drawing grid for the keyboard (and switch access): the canvas can't take the focus. Arrow keys move a cursor,
+# Space paints, Backspace erases, Enter sends the cells to the app, which reads them as it reads a drawing. The
+# answer comes back in a live region inside the grid, which stays on the page, so screen readers announce it.
+GRID_CELLS = 14  # per side: 20 px cells on a 280 px grid, the canvas' size
+GRID_CELL_PX = 20
+GRID_PEN_RADIUS = 15  # px: each painted cell is a round dab of ink, as a pen leaves...
+GRID_PEN_BLUR = 4  # ...with soft edges (a blocky 14x14 "0" looked like no digit to the model; dabs read as one)
+
+_GRID_HTML = """<div class="kg">
+  <p class="kg-help" id="kg-help">Arrow keys move the square cursor, Space paints, Backspace erases,
+    Shift with an arrow paints as it moves, Enter reads the digit.</p>
+  <div class="kg-grid" tabindex="0" role="application" aria-roledescription="drawing grid"
+       aria-label="Drawing grid, 14 by 14 cells" aria-describedby="kg-help"></div>
+  <div class="kg-buttons"><button type="button" class="kg-read">Read (Enter)</button>
+    <button type="button" class="kg-clear">Clear grid</button></div>
+  <p class="kg-position" aria-live="polite"></p>
+  <p class="kg-answer" role="status" aria-live="polite"></p>
+</div>"""
+
+_GRID_CSS = """
+.kg { font-family: inherit; color: inherit; max-width: 280px; }
+.kg-help { font-size: 0.85rem; margin: 0 0 6px; }
+.kg-grid { display: grid; grid-template-columns: repeat(14, 20px); grid-auto-rows: 20px; width: 280px;
+  background: #000; outline: none; border-radius: 2px; touch-action: manipulation; }
+.kg-grid:focus-visible { box-shadow: 0 0 0 3px #ffb703; }
+.kg-cell { box-sizing: border-box; border: 1px solid #1d1d1d; }
+.kg-cell.ink { background: #fff; border-color: #fff; }
+.kg-grid:focus .kg-cell.here, .kg-grid:focus-visible .kg-cell.here { outline: 3px solid #ffb703; outline-offset: -3px; }
+.kg-buttons { display: flex; gap: 8px; margin-top: 8px; }
+.kg-buttons button { font: inherit; font-size: 0.9rem; padding: 4px 10px; border-radius: 6px; cursor: pointer;
+  color: inherit; background: transparent; border: 1px solid currentColor; }
+.kg-buttons button:focus-visible { outline: 3px solid #ffb703; outline-offset: 2px; }
+.kg-position { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.kg-answer { font-size: 0.9rem; margin: 6px 0 0; min-height: 1.3em; }
+"""
+
+_GRID_JS = """
+export default function (component) {
+  const { parentElement, data, setStateValue } = component;
+  const size = data.size;
+  let state = parentElement.kgState;
+  if (!state) {
+    const grid = parentElement.querySelector(".kg-grid");
+    const cells = [];
+    for (let i = 0; i < size * size; i++) {
+      const cell = document.createElement("div");
+      cell.className = "kg-cell";
+      cell.dataset.index = i;
+      grid.appendChild(cell);
+      cells.push(cell);
+    }
+    state = parentElement.kgState = { grid, cells, row: Math.floor(size / 2), col: Math.floor(size / 2) };
+    const ink = state.ink = Array.from(data.cells || "0".repeat(size * size), c => c === "1");
+    const position = parentElement.querySelector(".kg-position");
+    const draw = () => {
+      cells.forEach((cell, i) => { cell.classList.toggle("ink", ink[i]);
+                                   cell.classList.toggle("here", i === state.row * size + state.col); });
+    };
+    const say = () => {
+      const i = state.row * size + state.col;
+      position.textContent = `Row ${state.row + 1}, column ${state.col + 1}, ${ink[i] ? "ink" : "empty"}.`;
+    };
+    const read = () => setStateValue("cells", ink.map(b => (b ? "1" : "0")).join(""));
+    const clear = () => { ink.fill(false); draw(); position.textContent = "Grid cleared."; };
+    grid.addEventListener("keydown", event => {
+      const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+      if (event.key in moves) {
+        const [dr, dc] = moves[event.key];
+        state.row = Math.min(size - 1, Math.max(0, state.row + dr));
+        state.col = Math.min(size - 1, Math.max(0, state.col + dc));
+        if (event.shiftKey) ink[state.row * size + state.col] = true;
+        draw(); say();
+      } else if (event.key === " ") {
+        ink[state.row * size + state.col] = true; draw(); say();
+      } else if (event.key === "Backspace" || event.key === "Delete") {
+        ink[state.row * size + state.col] = false; draw(); say();
+      } else if (event.key === "Enter") {
+        read();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+    grid.addEventListener("click", event => {  // a mouse or a finger may paint cells too
+      const index = Number(event.target.dataset.index);
+      if (Number.isNaN(index)) return;
+      state.row = Math.floor(index / size); state.col = index % size;
+      ink[index] = !ink[index]; draw();
+    });
+    parentElement.querySelector(".kg-read").addEventListener("click", read);
+    parentElement.querySelector(".kg-clear").addEventListener("click", clear);
+    draw();
+  }
+  const answer = parentElement.querySelector(".kg-answer");
+  if (answer.textContent !== data.answer) answer.textContent = data.answer;
+}
+"""
+
+
+@functools.cache
+def _keyboard_grid_component():
+    return st.components.v2.component("mnist_keyboard_grid", html=_GRID_HTML, css=_GRID_CSS, js=_GRID_JS)
+
+
+def keyboard_cells(key: str) -> str | None:
+    """The cells the grid `key` last sent ("0"/"1" per cell, row by row), or None before its first Enter: read
+    before the grid is drawn, so the answer can be put in the grid's live region in the same run."""
+    value = st.session_state.get(key)
+    cells = value.get("cells") if hasattr(value, "get") else None
+    return cells if isinstance(cells, str) and len(cells) == GRID_CELLS * GRID_CELLS else None
+
+
+def keyboard_grid(key: str, *, cells: str | None, answer: str) -> None:
+    """The keyboard drawing grid, with `answer` (a sentence) in its live region."""
+    _keyboard_grid_component()(key=key, data={"size": GRID_CELLS, "cells": cells or "", "answer": answer},
+                               default={"cells": ""}, on_cells_change=lambda: None, width=280)
+
+
+def grid_picture(cells: str) -> bytes:
+    """The grid's cells as a PNG a pen could have drawn: white dabs on black, 280x280, like the canvas."""
+    side = GRID_CELLS * GRID_CELL_PX
+    picture = Image.new("L", (side, side))
+    pen = ImageDraw.Draw(picture)
+    for index in (i for i, cell in enumerate(cells) if cell == "1"):
+        x = (index % GRID_CELLS + 0.5) * GRID_CELL_PX
+        y = (index // GRID_CELLS + 0.5) * GRID_CELL_PX
+        pen.ellipse((x - GRID_PEN_RADIUS, y - GRID_PEN_RADIUS, x + GRID_PEN_RADIUS, y + GRID_PEN_RADIUS), fill=255)
+    buffer = io.BytesIO()
+    picture.filter(ImageFilter.GaussianBlur(GRID_PEN_BLUR)).save(buffer, format="PNG")
+    return buffer.getvalue()
