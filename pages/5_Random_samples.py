@@ -47,7 +47,7 @@ def samples() -> None:
             chrome.flex_item("samples_chart", 260)
             verdict = "correct" if predicted[index] == mnist.y_test[index] else "wrong"
             views.announce(f"Prediction: {predicted[index]}, "
-                           f"{views.confidence_words(float(probabilities[index].max()))} confident; {verdict}, "
+                           f"{charts.spoken_percent(float(probabilities[index].max()))} confident; {verdict}, "
                            f"the true label is {mnist.y_test[index]}.")
             st.metric("Prediction", str(predicted[index]),
                       f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",

@@ -66,7 +66,8 @@ def test_no_page_has_a_serious_accessibility_violation(served, size, theme):
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("size", list(SIZES))
 def test_answers_on_screen_have_no_serious_accessibility_violation(served, size, theme, mnist, tmp_path):
-    """With a result on screen on Draw, Upload and Random samples (charts, pictures, Save buttons)."""
+    """With a result on screen on Draw, Upload and Random samples (charts, pictures, Save buttons); the answer is
+    also a sentence in a status region ("Prediction: 7, more than 99.9 % confident."), read by screen readers."""
     base, browser = served
     context = browser.new_context(**SIZES[size], color_scheme=theme)
     page = context.new_page()
@@ -74,7 +75,8 @@ def test_answers_on_screen_have_no_serious_accessibility_violation(served, size,
     try:
         visit(page, base, "Draw")
         draw(page, DIGIT_STROKES["7"])
-        page.get_by_text("Prediction: 7,").wait_for(state="attached", timeout=30_000)
+        page.get_by_role("status").filter(has_text="Prediction: 7, ").wait_for(state="attached",
+                                                                                            timeout=30_000)
         server.wait_idle(page)
         if violations := axe.violations(page):
             found["Draw"] = axe.described(violations)
@@ -82,12 +84,13 @@ def test_answers_on_screen_have_no_serious_accessibility_violation(served, size,
         picture = tmp_path / "digit.png"
         Image.fromarray(255 - mnist.x_test[0]).resize((140, 140)).save(picture)
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(picture))
-        page.get_by_text(f"Prediction: {mnist.y_test[0]},").wait_for(state="attached", timeout=30_000)
+        page.get_by_role("status").filter(has_text=f"Prediction: {mnist.y_test[0]},").wait_for(state="attached",
+                                                                                                timeout=30_000)
         server.wait_idle(page)
         if violations := axe.violations(page):
             found["Upload"] = axe.described(violations)
         visit(page, base, "Random_samples")
-        page.get_by_text("Prediction:").first.wait_for(state="attached", timeout=30_000)
+        page.get_by_role("status").filter(has_text="Prediction:").first.wait_for(state="attached", timeout=30_000)
         page.wait_for_timeout(300)
         if violations := axe.violations(page):
             found["Random samples"] = axe.described(violations)
@@ -205,5 +208,30 @@ def test_a_keyboard_alone_draws_reads_and_keeps_digits(served):
         visit(page, base, "My_digits")
         assert "pred 7 · true 7" in page.locator(".digit-grid figcaption").first.inner_text()
         assert page.locator(server.ERROR_BOXES).count() == 0
+    finally:
+        context.close()
+
+
+CHART_LABELS = """() => [...document.querySelectorAll("[data-testid='stMain'] [role='graphics-document']")]
+    .map(chart => chart.getAttribute('aria-label'))"""
+
+
+@pytest.mark.parametrize("path, first_words", [
+    ("Random_samples", "Bar chart of the probability of each digit, most likely first: "),
+    ("Training_history", "Line chart of accuracy per epoch"),
+    ("Evaluation", "Confusion matrix, true digit by predicted digit: "),
+])
+def test_every_chart_says_what_it_shows(served, path, first_words):
+    """Charts have alt text with their figures (Vega's default is "Vega visualization"): issue 21, defect 10."""
+    base, browser = served
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        visit(page, base, path)
+        page.locator("[data-testid='stMain'] [role='graphics-document']").first.wait_for(timeout=30_000)
+        labels = page.evaluate(CHART_LABELS)
+        assert labels and all(label and label != "Vega visualization" and any(c.isdigit() for c in label)
+                              for label in labels), labels
+        assert labels[0].startswith(first_words), labels
     finally:
         context.close()

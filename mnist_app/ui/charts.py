@@ -38,7 +38,20 @@ def top10_spec(probabilities: np.ndarray, height: int = 260) -> dict:
     server's CPU; this costs a few microseconds."""
     values = [{"digit": str(digit), "probability": float(p), "label": percent_label(float(p))}
               for digit, p in enumerate(np.asarray(probabilities, float))]
-    return {**_top10_template(height), "data": {"values": values}}
+    return {**_top10_template(height), "data": {"values": values}, "description": top10_words(probabilities)}
+
+
+def spoken_percent(probability: float) -> str:
+    """`percent_label` as words: "more than 99.9 %" for "> 99.9 %"."""
+    return percent_label(probability).replace("> ", "more than ").replace("< ", "less than ")
+
+
+def top10_words(probabilities) -> str:
+    """What the top-10 chart shows, for a screen reader (the chart's alt text): the three likeliest digits."""
+    probabilities = np.asarray(probabilities, float)
+    likeliest = np.argsort(-probabilities)[:3]
+    return ("Bar chart of the probability of each digit, most likely first: "
+            + ", ".join(f"{digit} at {spoken_percent(probabilities[digit])}" for digit in likeliest) + ".")
 
 
 def warm_up() -> None:
@@ -92,7 +105,13 @@ def training_curves(epochs: list[dict]) -> tuple[alt.Chart, alt.Chart]:
     # The plot area is 220 px tall; the title, the legend and the axes are added around it ("fit-x" with
     # "padding"). Left to Streamlit's default, all of them shared the 220 px and the plots were ~15 px tall.
     room = alt.AutoSizeParams(type="fit-x", contains="padding")
-    return accuracy.properties(height=220, autosize=room), loss.properties(height=220, autosize=room)
+    last = epochs[-1]
+    said = (f"per epoch, training and validation, over {len(epochs)} epochs; at epoch {last['epoch']}: "
+            f"training {{}}, validation {{}}.")
+    return (accuracy.properties(height=220, autosize=room, description="Line chart of accuracy " + said.format(
+                f"{last['accuracy']:.2%}", f"{last['val_accuracy']:.2%}")),
+            loss.properties(height=220, autosize=room, description="Line chart of the loss (log scale) " + said.format(
+                f"{last['loss']:.4f}", f"{last['val_loss']:.4f}")))
 
 
 MATRIX_TEXT = "#1b1b1b"
@@ -129,7 +148,14 @@ def confusion(matrix) -> alt.LayerChart:
     cells = base.mark_rect(stroke="#d0d0d0").encode(color=alt.Color("fill:N", scale=None),
                                                     tooltip=["true", "predicted", "count"])
     counts = base.mark_text(fontSize=11).encode(text="label:N", color=alt.Color("ink:N", scale=None))
-    return (cells + counts).properties(height=340)
+    mistakes = [(int(matrix[t, p]), t, p) for t in range(len(matrix)) for p in range(len(matrix)) if t != p]
+    count, true, said = max(mistakes, default=(0, 0, 0))
+    tied = sum(m[0] == count for m in mistakes) > 1
+    words = (f"Confusion matrix, true digit by predicted digit: {int(np.trace(matrix)):,} of {int(matrix.sum()):,} "
+             f"right, {sum(m[0] for m in mistakes):,} mistakes"
+             + (f"; {'one of the most frequent' if tied else 'the most frequent'}: a {true} read as a {said} "
+                f"({count} times)." if count else "."))
+    return (cells + counts).properties(height=340, description=words)
 
 
 def per_digit(frame: pd.DataFrame) -> alt.Chart:
@@ -142,7 +168,13 @@ def per_digit(frame: pd.DataFrame) -> alt.Chart:
                 axis=alt.Axis(format=".0%" if low < 0.9 else ".1%")),
         color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=["digit", "model", alt.Tooltip("recall:Q", format=".2%")],
-    ).properties(height=220)
+    ).properties(height=220, description=_per_digit_words(frame))
+
+
+def _per_digit_words(frame: pd.DataFrame) -> str:
+    worst = frame.loc[frame["recall"].idxmin()]
+    return (f"Bar chart of the recall of each digit for {' and '.join(map(str, frame['model'].unique()))}; the "
+            f"lowest: digit {worst['digit']} at {worst['recall']:.2%} ({worst['model']}).")
 
 
 def reliability(before: list[dict], after: list[dict], temperature: float) -> alt.LayerChart:
@@ -160,7 +192,9 @@ def reliability(before: list[dict], after: list[dict], temperature: float) -> al
         color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=["model", alt.Tooltip("confidence:Q", format=".1%"), alt.Tooltip("accuracy:Q", format=".1%"),
                  "predictions"])
-    return (diagonal + points).properties(height=300)
+    return (diagonal + points).properties(height=300, description=(
+        f"Reliability chart: accuracy against confidence, as trained and calibrated (temperature "
+        f"{temperature:.2f}); the dashed diagonal is where a model's confidence equals its accuracy."))
 
 
 def upscale(model_input: np.ndarray, size: int = 168) -> Image.Image:

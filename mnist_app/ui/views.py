@@ -55,22 +55,16 @@ def sentence(text: str) -> str:
     return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
-def confidence_words(probability: float) -> str:
-    """A probability as a screen reader should say it: "more than 99.9 %" for "> 99.9 %"."""
-    label = charts.percent_label(probability)
-    return label.replace("> ", "more than ").replace("< ", "less than ")
-
-
 def spoken(shown: reading.Reading) -> str:
     """The answer as one sentence: "Prediction: 7, more than 99.9 % confident." (and what the model is unsure of)."""
     if not shown.has_digit:
         return f"No digit found. {sentence(shown.reason)}"
     if shown.whole_number:
         text = (f"Number: {shown.number}, {len(shown.digits)} digits, the least sure of them "
-                f"{confidence_words(shown.lowest_confidence)} confident.")
+                f"{charts.spoken_percent(shown.lowest_confidence)} confident.")
         unsure = [str(i + 1) for i, d in enumerate(shown.digits) if d.unsure]
         return text + (f" Not sure about digit {', '.join(unsure)}." if shown.unsure else "")
-    text = f"Prediction: {shown.digit}, {confidence_words(shown.confidence)} confident."
+    text = f"Prediction: {shown.digit}, {charts.spoken_percent(shown.confidence)} confident."
     if shown.unsure:
         runner_up = shown.top(2)[1][0]
         text += f" Not sure: it could also be {reading.a_digit(runner_up)}."
