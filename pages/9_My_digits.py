@@ -19,7 +19,7 @@ try:
     kept = cache.my_digits(everyone=everyone)
     everything = kept.digits()
 except StoreError as error:
-    st.error(str(error), icon=":material/block:")
+    st.error(identity.store_problem(error), icon=":material/block:")
     st.stop()
 if everyone:
     owners = kept.stats().get("per_owner", {})

@@ -399,3 +399,16 @@ def test_a_photo_that_is_not_a_digit_says_no_digit_found():
     assert not at.exception
     assert not [metric for metric in at.metric if metric.label == "Prediction"]
     assert any(info.value.startswith("No digit found") for info in at.info), texts(at)
+
+
+def test_my_digits_tells_a_visitor_of_a_broken_store_without_its_files(tmp_path, monkeypatch):
+    """A store that cannot be read: the visitor gets a plain sentence, not the server's file names or settings
+    (issue 21, defect 5); the admin's view keeps them (tests/test_collection.py)."""
+    broken = tmp_path / "collection.sqlite"
+    broken.write_bytes(b"this is not a database " * 200)
+    monkeypatch.setenv("MNIST_APP_COLLECTION", str(broken))
+    at = page("pages/9_My_digits.py").run()
+    assert not at.exception
+    said = " ".join(error.value for error in at.error)
+    assert "cannot be reached right now" in said
+    assert "collection.sqlite" not in said and "MNIST_APP" not in said and str(tmp_path) not in said

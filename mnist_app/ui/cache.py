@@ -172,7 +172,8 @@ def keep(shown: reading.Reading, label: int, source: str, with_picture: bool = F
                                  source=source, session=session_id(), original=shown.display if with_picture else None,
                                  model=predictor().model_id)
     except (StoreError, LimitError) as error:
-        st.toast(f"Not kept: {error}", icon=":material/error:")
+        said = identity.store_problem(error) if isinstance(error, StoreError) else str(error)
+        st.toast(f"Not kept: {said}", icon=":material/error:")
         return
     st.session_state.setdefault("_kept", {})[_fingerprint(shown)] = int(label)
     st.toast(f"Kept as {reading.a_digit(int(label))} in My digits (#{number}).", icon=":material/bookmark_added:")

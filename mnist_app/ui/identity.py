@@ -8,6 +8,7 @@ server, mnist_app.ui.asgi). Under a plain `streamlit run Home.py` the page sets 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import streamlit as st
@@ -84,3 +85,14 @@ def sidebar(person: people.Person | None, reading_with: str) -> None:
         replica = os.environ.get("MNIST_APP_REPLICA")  # set by the cluster launcher: which server this page is on
         if replica:
             st.caption(f"Served by {replica}")
+
+
+def store_problem(error: Exception) -> str:
+    """What a person is told when the store fails: its files and settings for the server's admins, a plain sentence
+    for everyone else (a visitor can do nothing with a file name; the details go to the server's log)."""
+    logging.getLogger(__name__).warning("the store failed for a visitor: %s", error)
+    person = current()
+    if person is not None and person.admin:
+        return str(error)
+    return ("Your digits cannot be reached right now: the server's store is not available. Try again in a minute; "
+            "if it lasts, tell whoever runs this server.")
