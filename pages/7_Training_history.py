@@ -21,7 +21,7 @@ if len(runs) > 1:
     st.caption(f"The committed model averages {len(runs)} networks; each was trained on its own and is shown here.")
 
 last = epochs[-1]
-columns = chrome.metric_row("history", 4)
+columns = chrome.metric_row("history", 4, min_width=180)  # "Test accuracy (whole model)" needs ~175 px
 columns[0].metric("Final training accuracy", f"{last['accuracy']:.2%}")
 columns[1].metric("Final validation accuracy", f"{last['val_accuracy']:.2%}")
 columns[2].metric("Epochs", len(epochs), f"{sum(e['seconds'] for e in epochs) / 60:.1f} min",

@@ -58,8 +58,9 @@ else:
                 cells[1].metric(f"{name}: ECE calibrated", f"{after:.2%}", f"{after - before:+.3%}",
                                 delta_color="inverse")
             st.caption(views.calibration_verdict(phrase, before, after))
-        st.metric("Temperature", f"{calibration['temperature']:.3f}", calibration.get("method"), delta_color="off",
-                  delta_arrow="off")
+        st.metric("Temperature", f"{calibration['temperature']:.3f}")
+        if calibration.get("method"):  # a sentence: as a metric's delta it was cut to one line at every width
+            st.caption(views.sentence(calibration["method"]))
     with chart:
         shown = st.segmented_control("Reliability on", list(sets), default=list(sets)[0], key="evaluation_set")
         prefix = sets.get(shown or list(sets)[0])[1]
