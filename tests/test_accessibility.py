@@ -110,7 +110,7 @@ FOCUS_RING = """() => {
 }"""
 
 
-@pytest.mark.parametrize("path", ["", "Draw", "Random_samples"])
+@pytest.mark.parametrize("path", list(server.PAGES))
 def test_focus_is_visible_on_everything_the_keyboard_reaches(served, path):
     """Tab through the page: every element that takes the focus shows a ring at least 2 px wide (WCAG 2.4.7)."""
     base, browser = served
@@ -233,5 +233,26 @@ def test_every_chart_says_what_it_shows(served, path, first_words):
         assert labels and all(label and label != "Vega visualization" and any(c.isdigit() for c in label)
                               for label in labels), labels
         assert labels[0].startswith(first_words), labels
+    finally:
+        context.close()
+
+
+def test_the_menus_dark_theme_turns_our_own_colours_too(served):
+    """Dark chosen in the app menu (the browser set to light): the page turns dark, and so do the colours of our own
+    (the digit grid's captions follow the theme, not the browser) with no axe violation."""
+    base, browser = served
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    page = context.new_page()
+    caption_light = "() => { const [r, g, b] = getComputedStyle(document.querySelector('.digit-grid figcaption'))" \
+                    ".color.match(/[0-9.]+/g).map(Number); return 0.2126 * r + 0.7152 * g + 0.0722 * b; }"
+    try:
+        visit(page, base, "Random_samples")
+        assert theme_of(page) == "light" and page.evaluate(caption_light) < 128
+        page.get_by_test_id("stMainMenuButton").click()
+        page.get_by_role("menuitemradio", name="Dark").click()
+        page.wait_for_function("() => document.documentElement.style.colorScheme === 'dark'", timeout=10_000)
+        page.keyboard.press("Escape")
+        assert theme_of(page) == "dark" and page.evaluate(caption_light) > 128
+        assert not (found := axe.violations(page)), axe.described(found)
     finally:
         context.close()
