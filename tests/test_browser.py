@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.support import server
 from tests.support.canvas import DIGIT_STROKES, Finger, canvas_ink, draw
@@ -222,6 +222,32 @@ def test_number_mode_reads_digits_drawn_side_by_side(app):
     server.wait_idle(page)
     page.screenshot(path=str(server.SCREENSHOTS / "Draw_number.png"), full_page=True)
     assert shown == "170"
+    assert page.locator(server.ERROR_BOXES).count() == 0
+
+
+TOUCHING_42 = ([[(110, 40), (50, 150), (175, 150)], [(140, 55), (140, 215)]],  # a 4 ...
+               [[(178, 80), (200, 50), (240, 42), (268, 66), (258, 110), (150, 208), (275, 208)]])  # ... a 2 against it
+
+
+def test_number_mode_reads_a_touching_42(app):
+    """A 4 and a 2 drawn so that they touch (one piece of ink, checked on the same strokes drawn with Pillow at the
+    pen's width) are read as 42 in Number mode: the classifier decides where to cut (issue 23)."""
+    import cv2
+
+    picture = Image.new("L", (560, 240), 0)
+    for stroke in TOUCHING_42[0] + TOUCHING_42[1]:
+        ImageDraw.Draw(picture).line(stroke, fill=255, width=18, joint="curve")
+    assert cv2.connectedComponents((np.asarray(picture) > 128).astype(np.uint8))[0] == 2, "the 4 and 2 must touch"
+    base, page = app
+    open_page(page, base, "Draw")
+    page.get_by_text("Number", exact=True).first.click()
+    server.wait_idle(page)
+    for strokes in TOUCHING_42:
+        draw(page, strokes)
+    shown = shown_digit(page, "42")
+    server.wait_idle(page)
+    page.screenshot(path=str(server.SCREENSHOTS / "Draw_number_touching_42.png"), full_page=True)
+    assert shown == "42"
     assert page.locator(server.ERROR_BOXES).count() == 0
 
 

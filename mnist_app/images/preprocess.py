@@ -41,6 +41,7 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 WORKING_MAX_SIDE = 240  # every image is first reduced by a whole factor to about this size: bounded time ...
 PHOTO_WORKING_SIDE = 400  # ... (photos and scans over BIG_INPUT_SIDE keep more: their digit may be small) ...
 BIG_INPUT_SIDE = 1000
+NUMBER_WORKING_SIDE = 480  # ... and a whole number this (7 digits in a row keep ~50 px each)
 REFINE_BELOW = 48  # ... and a digit smaller than this (working pixels) is read again at full resolution
 REFINE_SIDE = 128  # (that second reading reduces the digit's surroundings to about this size)
 JPEG_DRAFT_SIDE = 320  # JPEGs are decoded at a reduced scale straight from the file, down to this size
@@ -617,17 +618,67 @@ class InkImage:
         return InkImage(self.decoded, ink, strokes, scale * reduction, None, (left / scale, top / scale))
 
 
-def find_ink(source) -> InkImage:
-    """Decode any input and find its ink and strokes (steps 1-3 shared by digits and numbers)."""
+RULE_LENGTH = 0.8  # a ruled line runs straight across at least this share of the picture's width (or height) ...
+RULE_THINNER = 0.75  # ... and is thinner than this share of the strokes' width ...
+RULE_FAINTER = 0.6  # ... or fainter than this share of their ink (a pale blue line under black ink)
+RULE_LEVEL = 0.15  # faint lines count too: ink above this level, when looking for them
+
+
+def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The ink without the lines of ruled or squared paper, and whether there were any.
+
+    A line is found as ink that survives an opening with a straight element RULE_LENGTH of the picture long
+    (a digit's strokes are far shorter); each line is removed only if it is thinner or fainter than the strokes.
+    Where a stroke crosses a removed line, the stroke's ink is kept (a closing of what is left, across the line,
+    bridges it).
+    """
+    height, width = ink.shape
+    if min(height, width) < 32:
+        return ink, False
+    faint = (ink > RULE_LEVEL * 255).astype(np.uint8)
+    across = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((1, int(RULE_LENGTH * width)), np.uint8))
+    down = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((int(RULE_LENGTH * height), 1), np.uint8))
+    lines = cv2.bitwise_or(across, down)
+    if not lines.any():
+        return ink, False
+    rest = cv2.bitwise_and(faint, cv2.bitwise_not(lines) & 1)
+    if cv2.countNonZero(rest) < 20:
+        return ink, False
+    stroke, stroke_level = stroke_width(rest.astype(bool)), float(ink[rest.astype(bool)].mean())
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    removed = np.zeros_like(lines)
+    for index in range(1, count):
+        line = labels == index
+        thickness = stats[index, cv2.CC_STAT_AREA] / max(stats[index, cv2.CC_STAT_WIDTH],
+                                                         stats[index, cv2.CC_STAT_HEIGHT])
+        if thickness < RULE_THINNER * stroke or float(ink[line].mean()) < RULE_FAINTER * stroke_level:
+            removed[line] = 1
+    if not removed.any():
+        return ink, False  # as thick and as dark as the strokes: bars drawn with the pen, not the paper's lines
+    reach = 2 * int(np.ceil(stroke)) + 3
+    bridged = cv2.bitwise_or(cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8)) & across,
+                             cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)) & down)
+    cleaned = ink.copy()
+    cleaned[(removed & cv2.bitwise_not(bridged) & 1).astype(bool)] = 0
+    return cleaned, True
+
+
+def find_ink(source, *, number: bool = False) -> InkImage:
+    """Decode any input and find its ink and strokes (steps 1-3 shared by digits and numbers). A whole number
+    keeps more pixels (NUMBER_WORKING_SIDE): its digits are a fraction of the picture's width."""
     decoded, fully_transparent = decode_image(source)
     if fully_transparent:
         return InkImage(decoded, None, None, 1.0, "no digit found: the image is fully transparent")
     big = max(decoded.original_size) >= BIG_INPUT_SIDE
-    gray, factor = _reduce(decoded.gray, PHOTO_WORKING_SIDE if big else WORKING_MAX_SIDE)
+    side = NUMBER_WORKING_SIDE if number else PHOTO_WORKING_SIDE if big else WORKING_MAX_SIDE
+    gray, factor = _reduce(decoded.gray, side)
     factor *= decoded.scale  # working pixels per input pixel
     ink, reason = ink_map(gray)
     if reason:
         return InkImage(decoded, None, None, factor, reason)
+    ink, ruled = remove_ruled_lines(ink)
+    if ruled:
+        decoded.notes.append("the lines of ruled or squared paper were removed")
     strokes, reason = find_strokes(ink)
     return InkImage(decoded, ink, strokes, factor, reason)
 

@@ -41,6 +41,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     reason: str | None = None  # why there is no digit (blank, noise, fully transparent, ...)
     number: bool = False  # read as a whole number
+    lattice: segment.Lattice | None = None  # a number's candidate digits: `fields` holds one per candidate
 
     @property
     def has_digit(self) -> bool:
@@ -57,18 +58,20 @@ class Prepared:
 
     def slim(self) -> Prepared:
         """The same without the decoded picture (cheap to send between processes)."""
-        return Prepared(self.fields, self.boxes, None, self.notes, self.reason, self.number)
+        return Prepared(self.fields, self.boxes, None, self.notes, self.reason, self.number, self.lattice)
 
 
 def prepare(source, *, number: bool = False) -> Prepared:
     """Decode, find the ink, group it into digits and normalise each one (ImageError if unreadable)."""
-    found = preprocess.find_ink(source)
+    found = preprocess.find_ink(source, number=number)
     decoded = found.decoded
     if found.reason:
         reason = found.reason.replace("no digit", "no number") if number else found.reason
         return Prepared([], [], decoded, decoded.notes, reason, number)
+    lattice = None
     if number:
-        groups = [(found, mask, box) for mask, box in segment.digits(found.strokes)]
+        parts, lattice = segment.candidates(found.strokes)
+        groups = [(found, mask, box) for mask, box in parts]
     else:  # every kept stroke belongs to the one digit; a small one is read again at full resolution
         box = preprocess.tight_box(found.mask, found.strokes.box())
         if box[2] - box[0] > MAX_DIGIT_ASPECT * (box[3] - box[1]):
@@ -79,7 +82,7 @@ def prepare(source, *, number: bool = False) -> Prepared:
                   (fine, fine.mask, preprocess.tight_box(fine.mask, fine.strokes.box()))]
     fields = [preprocess.to_mnist_field(part.ink, mask, box) for part, mask, box in groups]
     boxes = [part.to_original(box) for part, _, box in groups]
-    return Prepared(fields, boxes, decoded, decoded.notes, None, number)
+    return Prepared(fields, boxes, decoded, decoded.notes, None, number, lattice)
 
 
 @dataclass(eq=False)  # a digit is itself: compared by identity, not by its arrays
@@ -99,9 +102,11 @@ class Digit:
     def confidence(self) -> float:
         return float(self.probabilities[self.digit])
 
+    cut_unsure: bool = False  # a number's digit whose cut or join the model was unsure of (another reading was close)
+
     @property
     def unsure(self) -> bool:
-        return self.confidence < UNSURE_BELOW
+        return self.confidence < UNSURE_BELOW or self.cut_unsure
 
     def top(self, k: int = 10) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, most likely first."""
@@ -205,6 +210,11 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     for item in prepared:
         end = start + len(item.fields)
         digits = [Digit(calibrated[i], raw[i], fields[i], box) for i, box in zip(range(start, end), item.boxes)]
+        if item.lattice is not None and digits:  # a number: the run of candidates the model is most sure of
+            chosen, unsure = item.lattice.best_path(item.lattice.scores(raw[start:end]))
+            digits = [digits[index] for index in chosen]
+            for digit, doubtful in zip(digits, unsure):
+                digit.cut_unsure = doubtful
         readings.append(_decided(Reading(digits, item.decoded, item.notes, item.reason, item.number), predictor))
         start = end
     return readings

@@ -1,13 +1,20 @@
-"""Whole numbers: which pieces of ink make up which digit.
+"""Whole numbers: which ink makes up which digit, decided with the classifier (recognition-driven segmentation).
 
-The strokes' connected pieces, labelled once by `mnist_app.images.preprocess.find_strokes`, are grouped into
-digits: pieces of one broken digit (a 5's detached top bar, a 4 drawn in two strokes) are merged when
-they overlap horizontally, are small and close, or sit one above the other; one piece much wider than
-tall is several touching digits, cut at the columns with the least ink near where the boundaries should be.
+The strokes' connected pieces, labelled once by `mnist_app.images.preprocess.find_strokes`, are grouped: pieces of
+one broken digit (a 5's detached top bar, a 4 drawn in two strokes) are merged when they overlap horizontally,
+are small and close, or sit one above the other. A piece wider than most digits may be several touching digits:
+candidate cuts go down through it where its columns hold little ink or where evenly wide digits would meet,
+crossing few strokes. The pieces and the parts between cuts are the *atoms* of a `Lattice`: every run of atoms
+that could be one digit is a candidate, the classifier reads all of them in one batch, and the reading kept is
+the run of candidates across the whole number with the highest total log-probability, less what its cuts cost
+and with a prior on each digit's width from the number's own digit height (`Lattice.best_path`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import cv2
 import numpy as np
 
 from mnist_app.images import preprocess
@@ -16,9 +23,26 @@ MERGE_OVERLAP = 0.5  # horizontal overlap, as a share of the narrower piece, tha
 SMALL_PIECE = 0.4  # a piece shorter than this share of the typical digit height ...
 SMALL_GAP = 0.25  # ... and closer than this share of it to a digit belongs to that digit
 STACKED_PIECE = 0.8  # two pieces both shorter than this share, one above the other, are one broken digit
-TOUCHING_ASPECT = 1.3  # one stroke wider than this times its height may be several touching digits ...
-THIN_JOIN = 0.45  # ... if it can be cut where the ink is thinner than this share of its typical column
-DIGIT_ASPECT = 0.72  # typical width / height of one handwritten digit, to estimate how many touch
+SPLIT_WIDTH = 0.9  # a piece wider than this share of the number's digit height may be several touching digits ...
+MAX_CUT_STROKES = 4.5  # ... cut along a path that crosses no more ink than this many strokes' width ...
+MAX_CUT_RUNS = 4  # ... in at most this many separate strokes
+CUT_COST = 0.45  # log-probability a reading pays for a cut through one stroke ...
+EXTRA_STROKE = 0.25  # ... and for each more stroke it cuts through (see Lattice.scores)
+MIN_PART = 0.15  # no cut nearer than this share of the digit height to a piece's end or to another cut
+MAX_CUTS = 6  # per piece, and no more than one per CUT_SPACING of the digit height across it
+CUT_SPACING = 0.45
+PATH_REACH = 0.015  # a cut's path strays at most this share of the digit height from where it starts
+TYPICAL_WIDTH = 0.7  # of the digit height: where no column is thin, cuts are also tried where such digits meet
+MAX_DIGIT_WIDTH = 1.3  # a candidate of several atoms wider than this share of the digit height is not one digit
+MAX_JOIN_GAP = 0.25  # pieces further apart than this share of the digit height are never one digit
+MAX_ATOMS = 6  # atoms in one candidate digit (a whole piece may have more)
+SLIVER = 0.12  # in a cut-out part, ink smaller than this share of its largest piece is a neighbour's sliver
+WIDEST_DIGIT = 0.95  # width / height: the widest single digits (a round 0) ...
+NARROWEST_DIGIT = 0.1  # ... and the narrowest (a 1 is about 0.2)
+DIGIT_COST = 0.0  # log-probability a reading pays per digit (see Lattice.scores)
+FRAGMENT = 0.45  # an atom smaller than this share of the digit height either way may be left out ...
+SKIP_SCORE = -0.7  # ... at this log-probability
+UNSURE_CUT = 1.4  # log-probability: a reading without this cut or join within a factor of 4 makes it unsure
 MAX_DIGITS = 24
 
 Box = tuple[int, int, int, int]
@@ -69,45 +93,224 @@ def _merged(boxes: dict[int, Box]) -> list[tuple[set[int], Box]]:
     return sorted(groups, key=lambda group: group[1][0])
 
 
-def _split_touching(mask: np.ndarray, box: Box) -> list[tuple[np.ndarray, Box]]:
-    """Cut one piece that is too wide for one digit at its emptiest columns."""
+@dataclass
+class Lattice:
+    """The candidate digits of a whole number, for recognition-driven segmentation.
+
+    The number's ink is cut into *atoms*, left to right: its pieces (grouped as above) and, inside a piece too
+    wide for one digit, the parts between candidate cuts. Node k lies between atom k-1 and atom k (node 0 before
+    the first, node `nodes - 1` after the last). A candidate digit is a run of atoms, from node i to node j: a
+    piece, part of a touching piece, or pieces put back together. The classifier scores every candidate;
+    `best_path` keeps the run of candidates across the whole number that it is most sure of.
+    """
+
+    nodes: int
+    spans: list[tuple[int, int]]  # per candidate (in the order of its field): from node i to node j
+    cuts: list[bool]  # per node: True where it is a cut through ink, False between separate pieces
+    priors: list[float]  # per candidate: the log-prior of its shape (`shape_prior`)
+    runs: list[int]  # per node: how many strokes a cut there crosses (0 between pieces)
+    skips: list[float]  # per atom: the score of leaving it out (a fragment: a speck, a sliver of a cut), or -inf
+
+    def scores(self, probabilities: np.ndarray) -> np.ndarray:
+        """Each candidate's score: the log of the classifier's probability of its most likely digit, plus the
+        prior of its shape, less DIGIT_COST (of two readings the classifier is equally sure of, the one with
+        fewer digits) and less the cost of the cut at its right end, if it is one (`cut_cost`: the classifier reads
+        the halves of a 0 cut open about as confidently as two real digits)."""
+        sure = np.log(np.maximum(probabilities.max(axis=1), 1e-9)) + np.asarray(self.priors)
+        ends = np.asarray([cut_cost(self.runs[j]) for _, j in self.spans])  # a cut is paid by the digit before it
+        return sure - DIGIT_COST - ends
+
+    def best_path(self, scores: np.ndarray) -> tuple[list[int], list[bool]]:
+        """The candidates (indices) of the most probable reading of the whole number -- the largest sum of the
+        log-probabilities of its digits -- and for each, whether an alternative reading without it comes within
+        UNSURE_CUT (the model is unsure of that cut or join)."""
+        best, chosen = self._best(scores)
+        unsure = []
+        for index in chosen:
+            i, j = self.spans[index]
+            decided = j - i > 1 or self.cuts[i] or self.cuts[j]
+            if not decided:
+                unsure.append(False)
+                continue
+            without, _ = self._best(scores, banned=index)
+            unsure.append(best - without < UNSURE_CUT)
+        return chosen, unsure
+
+    def _best(self, scores: np.ndarray, banned: int | None = None) -> tuple[float, list[int]]:
+        total = np.full(self.nodes, -np.inf)
+        total[0] = 0.0
+        came = [-1] * self.nodes
+        ending = [[] for _ in range(self.nodes)]
+        for index, (i, j) in enumerate(self.spans):
+            if index != banned:
+                ending[j].append(index)
+        for j in range(1, self.nodes):
+            if total[j - 1] + self.skips[j - 1] > total[j]:  # atom j - 1 left out
+                total[j], came[j] = total[j - 1] + self.skips[j - 1], -2
+            for index in ending[j]:
+                i = self.spans[index][0]
+                if total[i] + scores[index] > total[j]:
+                    total[j], came[j] = total[i] + scores[index], index
+        chosen, node = [], self.nodes - 1
+        while node > 0 and came[node] != -1:
+            if came[node] == -2:
+                node -= 1
+                continue
+            chosen.append(came[node])
+            node = self.spans[came[node]][0]
+        return float(total[-1]), chosen[::-1]
+
+
+def _path(mask: np.ndarray, box: Box, column: int, reach: int) -> tuple[np.ndarray, int]:
+    """The cheapest way down through a piece near `column`: for each row of the box, the column where the cut
+    passes, moving at most one column per row and staying within `reach` of `column`; and how many ink pixels it
+    crosses. Between touching digits it finds the one stroke that joins them; down the middle of a 0 it must cross
+    two (its top and its bottom)."""
     x0, y0, x1, y1 = box
-    width, height = x1 - x0, y1 - y0
-    if width <= TOUCHING_ASPECT * height:
-        return [(mask, box)]
-    pieces = max(2, int(round(width / (DIGIT_ASPECT * height))))
-    columns = mask[y0:y1, x0:x1].sum(axis=0)
-    typical_column = float(np.median(columns[columns > 0])) if columns.any() else 0.0
-    cuts = [x0]
-    for k in range(1, pieces):
-        expected = int(k * width / pieces)
-        window = max(1, int(0.25 * width / pieces))
-        low, high = max(1, expected - window), min(width - 1, expected + window)
-        best = low + int(np.argmin(columns[low:high]))
-        if columns[best] <= THIN_JOIN * typical_column:  # a thin join: two digits touching
-            cuts.append(x0 + best)
-    cuts.append(x1)
-    parts = []
-    for left, right in zip(cuts[:-1], cuts[1:]):
-        part = np.zeros_like(mask)
-        part[:, left:right] = mask[:, left:right]
-        if part.any():
-            parts.append((part, preprocess.tight_box(part, (left, y0, right, y1))))
-    return parts
+    low, high = max(x0, column - reach), min(x1, column + reach + 1)
+    ink = mask[y0:y1, low:high].astype(np.float32)
+    cost = ink + 0.02  # every pixel of the way costs a little: no detours for nothing
+    total = cost[0].copy()
+    moves = np.zeros(ink.shape, dtype=np.int8)
+    for row in range(1, ink.shape[0]):
+        left = np.concatenate(([np.inf], total[:-1]))
+        right = np.concatenate((total[1:], [np.inf]))
+        stacked = np.stack([left, total, right])
+        step = np.argmin(stacked, axis=0)
+        total = stacked[step, np.arange(len(total))] + cost[row]
+        moves[row] = step - 1
+    x = int(np.argmin(total))
+    path = np.empty(ink.shape[0], dtype=np.int32)
+    for row in range(ink.shape[0] - 1, -1, -1):
+        path[row] = x
+        x += moves[row, x] if row else 0
+    crossed = ink[np.arange(ink.shape[0]), path] > 0
+    runs = int(np.count_nonzero(crossed[1:] & ~crossed[:-1]) + crossed[0])  # separate strokes crossed
+    return path + low, runs, int(crossed.sum())
 
 
-def digits(strokes: preprocess.Strokes) -> list[tuple[np.ndarray, Box]]:
-    """Each digit of a number as (mask, box) at the working size, left to right."""
-    found = []
-    for pieces, box in _merged({piece: strokes.boxes[piece] for piece in strokes.pieces}):
+def _cuts(mask: np.ndarray, box: Box, height: float, width: float) -> list[tuple[np.ndarray, int]]:
+    """Where one piece may be several touching digits: paths down through it (`_path`) that cross no more ink than
+    about one stroke, started at its thinnest columns, at least MIN_PART of the digit height from either end and
+    from each other. `width` is the strokes' width."""
+    x0, y0, x1, y1 = box
+    if x1 - x0 <= SPLIT_WIDTH * height:
+        return []
+    columns = mask[y0:y1, x0:x1].sum(axis=0).astype(np.float32)
+    smooth = np.convolve(columns, np.ones(3, np.float32) / 3, mode="same")
+    margin = max(2, int(MIN_PART * height))
+    reach = max(2, int(0.12 * height))
+    starts = sorted((float(smooth[x]), x) for x in range(margin, len(columns) - margin)
+                    if smooth[x] <= smooth[max(0, x - reach): x + reach + 1].min() + 1e-6)
+    count = max(2, int(round((x1 - x0) / (TYPICAL_WIDTH * height))))  # where evenly wide digits would meet
+    starts += [(float(smooth[x]), x) for x in (int(k * (x1 - x0) / count) for k in range(1, count))]
+    chosen: list[int] = []
+    paths = []
+    most = min(MAX_CUTS, max(1, int(round((x1 - x0) / (CUT_SPACING * height)))) + 1)
+    for _, x in starts:
+        if len(paths) == most or any(abs(x - other) < margin for other in chosen):
+            continue
+        path, runs, crossed = _path(mask, box, x0 + x, int(PATH_REACH * height))
+        # Only through ink: a way down that crosses none separates pieces the rules above put together on purpose
+        # (a 6 whose loop does not close, a 5's bar), which the classifier reads all too confidently apart.
+        if 1 <= runs <= MAX_CUT_RUNS and crossed <= MAX_CUT_STROKES * width:
+            chosen.append(x)
+            paths.append((path, runs))
+    return [found for _, found in sorted(zip(chosen, paths), key=lambda pair: pair[0])]
+
+
+def cut_cost(runs: int) -> float:
+    """What a reading pays for cutting through `runs` strokes: CUT_COST for the first, EXTRA_STROKE for each other
+    (0 where nothing is cut)."""
+    return 0.0 if runs == 0 else CUT_COST + EXTRA_STROKE * (runs - 1)
+
+
+def shape_prior(width: int, height: float) -> float:
+    """How likely a candidate this wide is one digit, as a log-prior, from the number's digit height: a wide 0
+    is up to about WIDEST_DIGIT times as wide as the digits are tall, two touching digits wider; a sliver much
+    narrower than a 1 is no digit."""
+    aspect = width / max(height, 1.0)
+    if aspect > WIDEST_DIGIT:
+        return -(((aspect - WIDEST_DIGIT) / 0.5) ** 2)
+    if aspect < NARROWEST_DIGIT:
+        return -(((NARROWEST_DIGIT - aspect) / 0.05) ** 2)
+    return 0.0
+
+
+def _cleaned(part: np.ndarray, box: Box) -> np.ndarray:
+    """A cut-out part without the slivers of its neighbours' strokes the cut left in it."""
+    x0, y0, x1, y1 = box
+    crop = np.ascontiguousarray(part[y0:y1, x0:x1]).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    if count <= 2:
+        return part
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= SLIVER * areas.max()) + 1
+    cleaned = np.zeros_like(part)
+    cleaned[y0:y1, x0:x1] = np.isin(labels, keep)
+    return cleaned
+
+
+def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]], Lattice]:
+    """Every candidate digit of a whole number as (mask, box) at the working size, and the lattice that says
+    which runs of them make up the number."""
+    groups = _merged({piece: strokes.boxes[piece] for piece in strokes.pieces})[:MAX_DIGITS]
+    masks = []
+    for pieces, box in groups:
         mask = np.isin(strokes.labels, list(pieces))
-        box = preprocess.tight_box(mask, box)
-        # Pieces merged on purpose are never cut apart again; a single wide piece may be several digits.
-        found.extend(_split_touching(mask, box) if len(pieces) == 1 else [(mask, box)])
-    return found[:MAX_DIGITS]
-
-
-def digit_masks(mask: np.ndarray) -> list[np.ndarray]:
-    """The digits in a plain 0/1 picture of strokes, left to right (for pictures made without find_ink)."""
-    strokes, _ = preprocess.find_strokes(np.asarray(mask, dtype=np.uint8) * 255)
-    return [] if strokes is None else [digit_mask for digit_mask, _ in digits(strokes)]
+        masks.append((mask, preprocess.tight_box(mask, box)))
+    height = float(np.median([box[3] - box[1] for _, box in masks]))  # the number's digit height, not a piece's
+    width = preprocess.stroke_width(strokes.mask)
+    columns = np.arange(strokes.mask.shape[1])[None, :]
+    atoms, cuts, runs = [], [False], [0]  # atom: (group, its part of the group's mask)
+    for index, (mask, box) in enumerate(masks):
+        paths = _cuts(mask, box, height, width)
+        if not paths:
+            atoms.append((index, mask))
+            cuts.append(False)
+            runs.append(0)
+            continue
+        x0, y0, x1, y1 = box
+        left = np.full(mask.shape[0], x0, dtype=np.int32)
+        for path, crossed in [*paths, (None, 0)]:  # each cut's path, row by row (above and below the box: its ends)
+            right = np.full(mask.shape[0], x1, dtype=np.int32)
+            if path is not None:
+                right[y0:y1] = path
+                right[:y0], right[y1:] = path[0], path[-1]
+            part = mask & (columns >= left[:, None]) & (columns < right[:, None])
+            atoms.append((index, part))
+            cuts.append(path is not None)
+            runs.append(crossed)
+            left = right
+    found, spans = [], []
+    boxes = [preprocess.box_of(part) if part.any() else None for _, part in atoms]
+    whole = {}  # a piece's first atom -> its last: every piece is a candidate whole, however wide
+    for k, (group, _) in enumerate(atoms):
+        whole.setdefault(group, [k, k])[1] = k
+    wholes = {first: last + 1 for first, last in whole.values()}
+    for i in range(len(atoms)):
+        for j in range(i + 1, len(atoms) + 1):
+            run = [k for k in range(i, j) if boxes[k] is not None]
+            if not run:
+                continue
+            left, right = min(boxes[k][0] for k in run), max(boxes[k][2] for k in run)
+            if j - i > 1 and wholes.get(i) != j and (j - i > MAX_ATOMS or right - left > MAX_DIGIT_WIDTH * height):
+                if j > wholes.get(i, 0):
+                    break
+                continue
+            if any(atoms[k + 1][0] != atoms[k][0] and boxes[k + 1] and boxes[k]
+                   and boxes[k + 1][0] - boxes[k][2] > MAX_JOIN_GAP * height for k in range(i, j - 1)):
+                break  # pieces far apart are never one digit
+            part = atoms[run[0]][1].copy()
+            for k in run[1:]:
+                part |= atoms[k][1]
+            box = (left, min(boxes[k][1] for k in run), right, max(boxes[k][3] for k in run))
+            if cuts[i] or cuts[j] or any(cuts[i + 1:j]):
+                part = _cleaned(part, box)
+                box = preprocess.box_of(part)
+            found.append((part, box))
+            spans.append((i, j))
+    skips = [SKIP_SCORE if box is not None and max(box[2] - box[0], box[3] - box[1]) < FRAGMENT * height
+             else -np.inf for box in boxes]
+    return found, Lattice(len(atoms) + 1, spans, cuts, [shape_prior(box[2] - box[0], height) for _, box in found],
+                          runs, skips)

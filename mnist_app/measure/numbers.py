@@ -1,0 +1,192 @@
+"""Numbers as people write them: a test set of whole numbers that are not typeset.
+
+Each number has 3-7 digits, each digit's height varying +-20 % around the number's, on a baseline that climbs or
+falls by up to 8 degrees. The digits are MNIST *test* digits (never training data), half of the numbers written with
+one of the writer styles' pens of `mnist_app.measure.handwriting` (a marker, a fine pen, a slant), and some 1s, 7s
+and 4s written as the European 1, the crossed 7 and the open 4. They are placed
+
+- **apart**: gaps of 8-35 % of the digit height between neighbours, or
+- **touching**: at least one neighbouring pair overlapping by 0-15 % of the narrower digit's width (so the ink
+  usually joins), the others apart or touching too,
+
+in one of four faces: white strokes on a black **canvas**; dark ink on **paper** (light noise, PNG); a **photo**
+(tinted paper, uneven light, blur, JPEG); a page of **ruled** exercise-book paper (blue lines through and under
+the digits, sometimes squared paper or a red margin).
+
+`measure()` reads them all with `reading.read(number=True)` and gives the share of numbers read exactly, per face
+and spacing; `python -m mnist_app numbers` prints it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from mnist_app.images import reading
+from mnist_app.measure import handwriting
+
+FACES = ("canvas", "paper", "photo", "ruled")
+SPACINGS = ("apart", "touching")
+WRITER_SHARE = 0.3  # of the 1s, 7s and 4s written from a template rather than as MNIST wrote them
+OVERLAP = (0.0, 0.15)  # touching pairs: overlap as a share of the narrower digit's width
+GAP = (0.08, 0.35)  # apart: gap as a share of the digit height
+SIZE_SPREAD = 0.2  # each digit's height within +-20 % of the number's
+SLOPE_DEGREES = 8.0
+
+
+@dataclass(frozen=True)
+class Case:
+    face: str
+    spacing: str
+    number: str
+    payload: bytes
+    columns: tuple[tuple[int, int], ...] = ()  # each digit's first and last column in the picture (for diagnosis)
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(ink.max(axis=1) > 0.05)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.05)
+    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+
+
+def _to_height(ink: np.ndarray, height: int) -> np.ndarray:
+    """The ink cropped and scaled to `height` pixels tall (aspect kept; a 1 stays narrow)."""
+    crop = _crop(ink)
+    width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+    image = Image.fromarray((np.clip(crop, 0, 1) * 255).astype(np.uint8)).resize((width, height),
+                                                                                Image.Resampling.BICUBIC)
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+PENS = ("mnist", "thick", "thin", "slanted")  # one pen per number, as one person writes it
+TEMPLATE_FOR = {1: "european-one", 7: "crossed-seven", 4: "open-four"}
+
+
+def _digit(x_test, y_test, rng, height: int, pen: str, slant: float) -> tuple[int, np.ndarray]:
+    """One digit's label and ink, `height` px tall, written with the number's pen: an MNIST test digit, or (for a
+    1, 7 or 4, WRITER_SHARE of the time) the European 1, the crossed 7 or the open 4 from a template."""
+    index = int(rng.integers(len(x_test)))
+    label, ink = int(y_test[index]), x_test[index].astype(np.float32) / 255.0
+    if label in TEMPLATE_FOR and rng.random() < WRITER_SHARE:
+        label, ink = handwriting.written(TEMPLATE_FOR[label], 112, rng)
+    ink = _to_height(ink, height)
+    if pen == "thick":
+        ink = handwriting.thick(ink, 0.1)
+    elif pen == "thin":
+        ink = handwriting.thin(ink, 3)
+    elif pen == "slanted":
+        ink = handwriting.slanted(ink, slant)
+    return label, _crop(ink)
+
+
+def _layout(inks: list[np.ndarray], spacing: str, height: int, rng) -> tuple[np.ndarray, tuple]:
+    """The digits side by side on a sloping baseline, as a float field (ink 1 on 0) with a margin."""
+    touching = [False] * (len(inks) - 1)
+    if spacing == "touching":
+        touching = [bool(rng.random() < 0.5) for _ in touching]
+        touching[int(rng.integers(len(touching)))] = True
+    lefts, left = [], 0
+    for index, ink in enumerate(inks):
+        lefts.append(left)
+        if index < len(touching):
+            narrower = min(ink.shape[1], inks[index + 1].shape[1])
+            step = (-rng.uniform(*OVERLAP) * narrower if touching[index]
+                    else rng.uniform(*GAP) * height)
+            left += ink.shape[1] + int(round(step))
+    width = lefts[-1] + inks[-1].shape[1]
+    slope = np.tan(np.radians(rng.uniform(-SLOPE_DEGREES, SLOPE_DEGREES)))
+    margin = int(height * rng.uniform(0.3, 0.8))
+    rise = int(abs(slope) * width) + 1
+    field = np.zeros((int(height * 1.25) + rise + 2 * margin, width + 2 * margin), dtype=np.float32)
+    for ink, x in zip(inks, lefts):
+        baseline = margin + int(height * 1.2) + (rise if slope < 0 else 0) + int(round(slope * x))
+        baseline += int(rng.normal(0, 0.03) * height)
+        top = min(max(0, baseline - ink.shape[0]), field.shape[0] - ink.shape[0])
+        region = field[top: top + ink.shape[0], margin + x: margin + x + ink.shape[1]]
+        np.maximum(region, ink[:, : region.shape[1]], out=region)
+    return field, tuple((margin + x, margin + x + ink.shape[1]) for x, ink in zip(lefts, inks))
+
+
+def _encode(image: Image.Image, jpeg_quality: int | None = None) -> bytes:
+    buffer = io.BytesIO()
+    if jpeg_quality:
+        image.save(buffer, format="JPEG", quality=jpeg_quality)
+    else:
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _face(field: np.ndarray, face: str, height: int, rng) -> bytes:
+    """The number's ink shown as `face` would show it."""
+    if face == "canvas":
+        return _encode(Image.fromarray((field * 255).astype(np.uint8)))
+    if face == "paper":
+        grey = 1.0 - 0.9 * field + rng.normal(0, 0.02, field.shape)
+        return _encode(Image.fromarray((np.clip(grey, 0, 1) * 255).astype(np.uint8)))
+    rows, cols = field.shape
+    paper = np.array([rng.uniform(0.88, 1.0), rng.uniform(0.85, 0.98), rng.uniform(0.72, 0.92)], np.float32)
+    ink = np.array([0.1, 0.12, rng.uniform(0.15, 0.55)], np.float32)
+    colour = np.broadcast_to(paper, (rows, cols, 3)).copy()
+    if face == "ruled":  # blue lines through and under the digits, thinner than the strokes
+        spacing = int(height * rng.uniform(0.45, 0.65))
+        thickness = int(rng.integers(1, 3))
+        line = np.array([0.55, 0.68, 0.92], np.float32)
+        offset = int(rng.integers(spacing))
+        for y in range(offset, rows, spacing):
+            colour[y: y + thickness] = line
+        if rng.random() < 0.3:  # squared paper
+            for x in range(int(rng.integers(spacing)), cols, spacing):
+                colour[:, x: x + thickness] = line
+        elif rng.random() < 0.3:  # a red margin line
+            x = int(rng.integers(cols // 12, cols // 6 + 1))
+            colour[:, x: x + thickness + 1] = np.array([0.9, 0.45, 0.45], np.float32)
+    colour = colour * (1 - field[..., None]) + ink * field[..., None]
+    if face == "photo":
+        yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = np.cos(angle) * xx / cols + np.sin(angle) * yy / rows
+        colour = colour * (0.95 - 0.3 * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6))[..., None]
+        colour = colour + rng.normal(0, 0.025, colour.shape).astype(np.float32)
+    image = Image.fromarray((np.clip(colour, 0, 1) * 255).astype(np.uint8), mode="RGB")
+    if face == "photo":
+        return _encode(image.filter(ImageFilter.GaussianBlur(0.7)), int(rng.integers(70, 92)))
+    return _encode(image)
+
+
+def written_number(x_test, y_test, face: str, spacing: str, rng) -> Case:
+    """One number of 3-7 digits written as people write, shown in `face`."""
+    count = int(rng.integers(3, 8))
+    height = int(rng.integers(56, 110))
+    pen = PENS[0] if rng.random() < 0.5 else str(rng.choice(PENS[1:]))
+    slant = rng.uniform(10, 25) * rng.choice([-1, 1])
+    digits = [_digit(x_test, y_test, rng, int(height * rng.uniform(1 - SIZE_SPREAD, 1 + SIZE_SPREAD)), pen, slant)
+              for _ in range(count)]
+    field, columns = _layout([ink for _, ink in digits], spacing, height, rng)
+    return Case(face, spacing, "".join(str(label) for label, _ in digits), _face(field, face, height, rng), columns)
+
+
+def build(x_test, y_test, per_kind: int = 50, seed: int = 23) -> list[Case]:
+    """`per_kind` numbers for every face and spacing, reproducible from the seed."""
+    rng = np.random.default_rng(seed)
+    return [written_number(x_test, y_test, face, spacing, rng)
+            for face in FACES for spacing in SPACINGS for _ in range(per_kind)]
+
+
+def measure(cases: list[Case], predictor) -> dict:
+    """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face."""
+    right: dict[tuple[str, str], list[bool]] = {}
+    for case in cases:
+        read = reading.read(case.payload, number=True, predictor=predictor).number or ""
+        right.setdefault((case.face, case.spacing), []).append(read == case.number)
+        right.setdefault(("all", case.spacing), []).append(read == case.number)
+    return {kind: sum(flags) / len(flags) for kind, flags in right.items()}
+
+
+def format_table(figures: dict) -> str:
+    lines = [f"{'face':<8} " + " ".join(f"{spacing:>9}" for spacing in SPACINGS)]
+    for face in (*FACES, "all"):
+        lines.append(f"{face:<8} " + " ".join(f"{figures.get((face, s), float('nan')):>9.1%}" for s in SPACINGS))
+    return "\n".join(lines)
