@@ -54,6 +54,7 @@ bench: setup-dev data model browser services
 	$(PY) -m scripts.bench_faces
 	$(PY) -m scripts.bench_server
 	$(PY) -m scripts.bench_capacity
+	$(PY) -m scripts.bench_numbers
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness

@@ -39,7 +39,8 @@ MAX_ATOMS = 6  # atoms in one candidate digit (a whole piece may have more)
 SLIVER = 0.12  # in a cut-out part, ink smaller than this share of its largest piece is a neighbour's sliver
 WIDEST_DIGIT = 0.95  # width / height: the widest single digits (a round 0) ...
 NARROWEST_DIGIT = 0.1  # ... and the narrowest (a 1 is about 0.2)
-DIGIT_COST = 0.0  # log-probability a reading pays per digit (see Lattice.scores)
+MARGIN_WEIGHT = 1.0  # a candidate whose two likeliest digits are close loses up to this (see Lattice.scores)
+MARGIN_CAP = 12.0  # log-odds between the two likeliest digits beyond which a candidate loses nothing
 FRAGMENT = 0.45  # an atom smaller than this share of the digit height either way may be left out ...
 SKIP_SCORE = -0.7  # ... at this log-probability
 UNSURE_CUT = 1.4  # log-probability: a reading without this cut or join within a factor of 4 makes it unsure
@@ -113,12 +114,16 @@ class Lattice:
 
     def scores(self, probabilities: np.ndarray) -> np.ndarray:
         """Each candidate's score: the log of the classifier's probability of its most likely digit, plus the
-        prior of its shape, less DIGIT_COST (of two readings the classifier is equally sure of, the one with
-        fewer digits) and less the cost of the cut at its right end, if it is one (`cut_cost`: the classifier reads
-        the halves of a 0 cut open about as confidently as two real digits)."""
-        sure = np.log(np.maximum(probabilities.max(axis=1), 1e-9)) + np.asarray(self.priors)
+        prior of its shape, less up to MARGIN_WEIGHT when the runner-up digit is not far behind, and less the cost
+        of the cut at its right end, if it is one (`cut_cost`: the classifier reads the halves of a 0 cut open
+        about as confidently as two real digits)."""
+        top2 = np.maximum(np.sort(probabilities, axis=1)[:, -2:], 1e-9)
+        sure = np.log(top2[:, 1]) + np.asarray(self.priors)
+        # How far the likeliest digit stands out from the runner-up (log-odds, counted up to MARGIN_CAP): the
+        # network's probability saturates near 1 for real digits and for fragments alike; this does not.
+        margin = np.minimum(np.log(top2[:, 1] / top2[:, 0]), MARGIN_CAP) / MARGIN_CAP
         ends = np.asarray([cut_cost(self.runs[j]) for _, j in self.spans])  # a cut is paid by the digit before it
-        return sure - DIGIT_COST - ends
+        return sure + MARGIN_WEIGHT * (margin - 1.0) - ends
 
     def best_path(self, scores: np.ndarray) -> tuple[list[int], list[bool]]:
         """The candidates (indices) of the most probable reading of the whole number -- the largest sum of the
