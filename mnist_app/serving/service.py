@@ -24,10 +24,11 @@ from mnist_app import config
 from mnist_app.errors import ModelFileError, StoreError
 from mnist_app.images import preprocess
 from mnist_app.measure import evaluate
-from mnist_app.network import inference
+from mnist_app.network import inference, inside
 from mnist_app.store import data, database, registry, results
 
 MAX_PREDICTORS = 8  # model folders kept loaded at once (an ensemble's ONNX session holds ~20 MiB)
+MAX_INDICES = 2  # nearest-neighbour indices kept loaded at once (~90 MiB each: float16 on disk, float32 to search)
 READING_TTL = 2.0  # seconds a workspace's choice of model (and the shared one) is remembered
 
 _cache: OrderedDict[str, tuple[tuple, object]] = OrderedDict()
@@ -86,12 +87,17 @@ def predictor(models_dir: Path | None = None) -> inference.Predictor:
     models_dir = Path(models_dir or config.MODELS_DIR)
     name = f"predictor:{models_dir}"
     loaded = _shared(name, _model_files(models_dir), lambda: inference.Predictor(models_dir))
+    _keep_recent(name, "predictor:", MAX_PREDICTORS)
+    return loaded
+
+
+def _keep_recent(name: str, kind: str, most: int) -> None:
+    """Mark `name` as just used, and drop the least recently used resources of its kind beyond `most`."""
     with _locks_guard:
         _cache.move_to_end(name)
-        predictors = [key for key in _cache if key.startswith("predictor:")]
-        for key in predictors[: max(0, len(predictors) - MAX_PREDICTORS)]:
+        loaded = [key for key in _cache if key.startswith(kind)]
+        for key in loaded[: max(0, len(loaded) - most)]:
             del _cache[key]
-    return loaded
 
 
 def reading_folder(owner: str | None) -> tuple[Path, bool]:
@@ -195,6 +201,58 @@ def build_test_report(models_dir: Path | None = None) -> results.TestReport:
 def test_set() -> data.TestSet:
     """The verified MNIST test images and labels."""
     return _shared("test_set", _stamp(config.MNIST_CACHE), data.load_test_set)
+
+
+def training_set() -> tuple[np.ndarray, np.ndarray]:
+    """The verified MNIST training images (uint8 (60000, 28, 28)) and labels: the nearest digits are shown from it."""
+    def load():
+        mnist = data.load_mnist()
+        return mnist.x_train, mnist.y_train
+
+    return _shared("training_set", _stamp(config.MNIST_CACHE), load)
+
+
+SPEED_IMAGES = 50  # single-image predictions timed per model (the median is kept)
+
+
+def ms_per_image(models_dir: Path | None = None) -> float:
+    """The model's median time to read one 28x28 image on this machine, in ms (timed once per model and process)."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+
+    def measure() -> float:
+        loaded = predictor(models_dir)
+        images = preprocess.normalize_mnist(test_set().x_test[:SPEED_IMAGES])
+        loaded.predict_batch(images[:1])
+        seconds = []
+        for index in range(len(images)):
+            began = time.perf_counter()
+            loaded.predict_batch(images[index: index + 1])
+            seconds.append(time.perf_counter() - began)
+        return float(np.median(seconds) * 1000)
+
+    return _shared(f"speed:{models_dir}", _model_files(models_dir), measure)
+
+
+def _inside_files(models_dir: Path) -> tuple:
+    return _stamp(config.model_path(models_dir), inside.inside_path(models_dir))
+
+
+def inside_of(models_dir: Path | None = None) -> inside.Inside:
+    """The Look inside export of the model in `models_dir` (ModelFileError when it has none, or a stale one)."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    return _shared(f"inside:{models_dir}", _inside_files(models_dir), lambda: inside.load(models_dir))
+
+
+def nearest_index(models_dir: Path | None = None, progress: Callable[[int, int], None] | None = None
+                  ) -> inside.NearestIndex:
+    """The nearest-neighbour index of the model in `models_dir`, built (and stored beside it) when it is missing or
+    was made for another model; `progress(done, total)` while it is built."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    name = f"nearest:{models_dir}"
+    index = _shared(name, _inside_files(models_dir),
+                    lambda: inside.nearest_index(models_dir, progress, training=training_set()))
+    _keep_recent(name, "nearest:", MAX_INDICES)
+    return index
 
 
 def warm_up(log: Callable[[str], None] | None = None, extra: dict[str, Callable[[], object]] | None = None) -> dict:

@@ -28,7 +28,7 @@ CACHE_SETTING = "MNIST_APP_ARTIFACT_CACHE"
 MANIFEST = "complete.json"
 # The files that make a model, as training and the export step write them (the first two are required).
 MODEL_FILES = (config.MODEL_FILENAME, config.ONNX_FILENAME, config.HISTORY_FILENAME, config.METRICS_FILENAME,
-               config.SUMMARY_FILENAME, config.TEST_REPORT_FILENAME)
+               config.SUMMARY_FILENAME, config.TEST_REPORT_FILENAME, config.INSIDE_FILENAME)
 REQUIRED = MODEL_FILES[:2]
 
 

@@ -12,6 +12,7 @@ everywhere and probabilities within 1e-4 of Keras.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -28,7 +29,7 @@ from ai_edge_litert.interpreter import Interpreter
 from mnist_app import config
 from mnist_app.images import preprocess
 from mnist_app.measure import evaluate
-from mnist_app.network import inference
+from mnist_app.network import inference, inside
 from mnist_app.store import data, results
 from mnist_app.training import model as networks
 
@@ -96,6 +97,89 @@ def export_onnx(models_dir: Path | None = None, verify_images: np.ndarray | None
     return {"path": str(target), "seconds": round(seconds, 1), **report}
 
 
+def count_flops(proto: onnx.ModelProto) -> int:
+    """Floating-point operations per image of an ONNX graph: 2 per multiply-add of its convolutions and matrix
+    products (the usual count; additions of biases, normalisations and activations are left out)."""
+    proto = onnx.ModelProto.FromString(proto.SerializeToString())
+    for tensor in (*proto.graph.input, *proto.graph.output):
+        dimensions = tensor.type.tensor_type.shape.dim
+        if dimensions and not dimensions[0].dim_value:
+            dimensions[0].dim_value = 1  # one image
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    shapes = {value.name: [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]  # unknown: the one image
+              for value in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+    shapes.update({tensor.name: list(tensor.dims) for tensor in inferred.graph.initializer})
+    multiply_adds = 0
+    for node in inferred.graph.node:
+        outputs = int(np.prod(shapes[node.output[0]])) if node.output[0] in shapes else 0
+        if node.op_type == "Conv":  # each output value: in_channels / groups x kernel height x width
+            _, in_per_group, *kernel = shapes[node.input[1]]
+            multiply_adds += outputs * in_per_group * int(np.prod(kernel))
+        elif node.op_type in ("Gemm", "MatMul"):  # each output value: one row of the left times one column
+            right = shapes[node.input[1]]
+            transposed = any(a.name == "transB" and a.i for a in node.attribute)
+            multiply_adds += outputs * (right[-1] if transposed else right[-2])
+    return 2 * multiply_adds
+
+
+def member(model: keras.Model, index: int = 0) -> keras.Model:
+    """One network of an ensemble (the model itself when it is one network)."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return members[index] if members else model
+
+
+def _inside_model(network: keras.Model) -> tuple[keras.Model, list[dict]]:
+    stages = networks.inside_stages(network)
+    outputs = {info["name"]: layer.output for layer, info in stages}
+    return keras.Model(network.inputs, outputs, name=f"{network.name}_inside"), [info for _, info in stages]
+
+
+def export_inside(models_dir: Path | None = None, *, model: keras.Model | None = None,
+                  verify_images: np.ndarray | None = None) -> dict:
+    """Write models/mnist_cnn_inside.onnx: the first network's output at every stage (the Look inside page),
+    with its stages and first-layer filters in the metadata; verified against Keras' own layer outputs."""
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    model = model if model is not None else load_keras_model(models_dir)
+    network = member(model)
+    stage_model, stages = _inside_model(network)
+    signature = (tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32, name="image"),)
+    function = tf.function(lambda image: stage_model([image], training=False))
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET)
+    networks_in_model = max(1, sum(isinstance(layer, keras.Model) for layer in model.layers))
+    first_conv = next(layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D))
+    kernel = first_conv.get_weights()[0]  # (height, width, 1, filters)
+    filters = np.moveaxis(kernel[:, :, 0, :], -1, 0)
+    metadata = {inference.ONNX_SOURCE_KEY: results.file_sha256(config.model_path(models_dir)),
+                "member": "1", "networks": str(networks_in_model), "stages": json.dumps(stages),
+                "first_filters": json.dumps(np.round(filters.astype(float), 6).tolist()),
+                "network_parameters": str(int(network.count_params())),
+                "exported_by": "mnist_app.training.export.export_inside"}
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    target = config.models_file(config.INSIDE_FILENAME, models_dir)
+    temporary = target.with_suffix(".onnx.tmp")
+    onnx.save(proto, str(temporary))
+    verify_images = (_test_images() if verify_images is None else verify_images)[:INSIDE_VERIFY_IMAGES]
+    report = inside_agreement(stage_model, temporary, verify_images)
+    if report["max_abs_difference"] > PROBABILITY_TOLERANCE:
+        raise RuntimeError(f"The Look inside export disagrees with Keras' layer outputs: {report}")
+    os.replace(temporary, target)
+    return report
+
+
+INSIDE_VERIFY_IMAGES = 100
+
+
+def inside_agreement(stage_model: keras.Model, path: Path, images: np.ndarray) -> dict:
+    """The largest difference, over every stage's output, between Keras and the ONNX file at `path` (read as the
+    dashboard reads it)."""
+    expected = {name: np.asarray(value) for name, value in stage_model([images], training=False).items()}
+    produced = inside.Inside(path).run(images)
+    worst = {name: float(np.max(np.abs(expected[name] - produced[name]))) for name in expected}
+    return {"images": int(len(images)), "stages": worst, "max_abs_difference": max(worst.values())}
+
+
 def prepare_serving(models_dir: Path | None = None, *, model: keras.Model | None = None,
                     verify_images: np.ndarray | None = None, reference: np.ndarray | None = None) -> dict:
     """Everything a new .h5 needs to be served: the verified ONNX file (unless it is already current),
@@ -114,9 +198,14 @@ def prepare_serving(models_dir: Path | None = None, *, model: keras.Model | None
     figures = current or {key: value for key, value in export_onnx(models_dir, verify_images, model=model,
                                                                    reference=reference).items()
                           if key not in ("path", "seconds")}
-    results.save_model_summary(networks.summary(model), models_dir)
+    summary = networks.summary(model)
+    summary["mflop"] = round(count_flops(onnx.load(str(path))) / 1e6, 2)
+    results.save_model_summary(summary, models_dir)
     if results.load_test_report(models_dir) is None:
         evaluate.build_test_report(models_dir)
+    if not inside.current(models_dir):
+        figures["inside"] = export_inside(models_dir, model=model, verify_images=verify_images)
+    inside.nearest_index(models_dir)  # built now (a few seconds) unless the one beside the model is current
     return figures
 
 

@@ -128,3 +128,56 @@ def summary(model: keras.Model) -> dict:
     return {"name": model.name, "networks": max(1, len(members)), "layers": rows,
             "network_parameters": int(network.count_params()), "total_parameters": total,
             "trainable_parameters": trainable, "non_trainable_parameters": total - trainable}
+
+
+def _size(shape) -> str:
+    return "×".join(str(int(d)) for d in shape)
+
+
+def inside_stages(network: keras.Model) -> list[tuple[keras.layers.Layer, dict]]:
+    """What the Look inside page shows of one network, in order: each convolution with the batch normalisation and
+    ReLU after it, each max-pooling, each hidden dense layer and the output; as (the layer whose output ends the
+    stage, {name, kind, shape, words}). Dropout and Flatten change nothing when reading and are left out."""
+    stages: list[tuple[keras.layers.Layer, dict]] = []
+    counts = {"conv": 0, "pool": 0, "dense": 0}
+    previous = tuple(int(d) for d in network.inputs[0].shape[1:])
+    for index, layer in enumerate(network.layers):
+        shape = tuple(int(d) for d in layer.output.shape[1:])
+        if isinstance(layer, (layers.BatchNormalization, layers.ReLU, layers.Activation)) and stages and \
+                stages[-1][1]["kind"] in ("conv", "dense") and stages[-1][1]["open"]:
+            stages[-1] = (layer, stages[-1][1])  # the stage goes on to the normalised, rectified output
+            continue
+        if isinstance(layer, layers.Conv2D):
+            counts["conv"] += 1
+            size = "×".join(str(k) for k in layer.kernel_size)
+            words = (f"{layer.filters} filters of {size} pixels slide over the {_size(previous[:2])} "
+                     f"{'picture' if counts['conv'] == 1 else 'maps'}; each one answers where its own small "
+                     f"pattern is. Batch normalisation and ReLU follow: only positive answers are kept. "
+                     f"Out: {layer.filters} maps of {_size(shape[:2])}.")
+            info = {"name": f"conv{counts['conv']}", "kind": "conv", "shape": shape, "words": words, "open": True}
+        elif isinstance(layer, layers.MaxPooling2D):
+            counts["pool"] += 1
+            words = (f"2×2 max-pooling keeps the strongest answer of each 2×2 patch: {_size(previous[:2])} becomes "
+                     f"{_size(shape[:2])}, still {shape[-1]} maps, and a small shift of the pen matters less.")
+            info = {"name": f"pool{counts['pool']}", "kind": "pool", "shape": shape, "words": words, "open": False}
+        elif isinstance(layer, layers.Dense) and index < len(network.layers) - 1:
+            counts["dense"] += 1
+            inputs = int(np.prod(previous))
+            words = (f"{layer.units} units, each weighing all {inputs:,} numbers of the last maps at once, then "
+                     "ReLU: the network's summary of the digit. The nearest training digits below are found "
+                     "in this space.")
+            info = {"name": f"dense{counts['dense']}", "kind": "dense", "shape": shape, "words": words,
+                    "open": True}
+        elif isinstance(layer, layers.Dense):
+            words = (f"{layer.units} units and a softmax: one probability per digit, adding up to 100 %.")
+            info = {"name": "probabilities", "kind": "output", "shape": shape, "words": words, "open": False}
+        else:
+            if stages:
+                stages[-1][1]["open"] = False
+            previous = shape
+            continue
+        stages.append((layer, info))
+        previous = shape
+    for _, info in stages:
+        info.pop("open")
+    return stages
