@@ -48,13 +48,15 @@ export: setup
 
 # Library figures (bench.py), then the faces: the CLI as a fresh process, pages in Chromium (bench_faces),
 # what each interaction costs the server, from its own CPU accounting, with its memory over long sessions, and
-# what one replica and two carry: concurrent drawing sessions through HAProxy (bench_capacity).
+# what one replica and two carry: concurrent drawing sessions through HAProxy (bench_capacity); whole numbers
+# (bench_numbers) and the Look inside page (bench_inside).
 bench: setup-dev data model browser services
 	$(PY) scripts/bench.py
 	$(PY) -m scripts.bench_faces
 	$(PY) -m scripts.bench_server
 	$(PY) -m scripts.bench_capacity
 	$(PY) -m scripts.bench_numbers
+	$(PY) -m scripts.bench_inside
 
 robustness: setup data model
 	$(PY) -m mnist_app robustness

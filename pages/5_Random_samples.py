@@ -53,6 +53,8 @@ def samples() -> None:
                       f"{charts.percent_label(float(probabilities[index].max()))} · {verdict}",
                       delta_color="off", delta_arrow="off")
             views.top10_chart(probabilities[index])
+        views.look_inside(mnist.x_test[index] / 255.0, None, f"test image #{index} (labelled {mnist.y_test[index]})",
+                          key="samples")
 
 
 samples()

@@ -60,3 +60,17 @@ def store_url(request, tmp_path):
         url = request.getfixturevalue("postgres_server").new_database()
     yield url
     database.dispose(url)
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    """A store, artifact folder and training folder of this test's own."""
+    from mnist_app.serving import service
+
+    monkeypatch.setenv("MNIST_APP_COLLECTION", str(tmp_path / "collection.sqlite"))
+    monkeypatch.setenv("MNIST_APP_ARTIFACTS", str(tmp_path / "models"))
+    monkeypatch.setenv("MNIST_APP_TRAINING_DIR", str(tmp_path / "training"))
+    service.forget_choice()
+    yield tmp_path
+    service.forget_choice()
+    database.dispose()

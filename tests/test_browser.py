@@ -524,3 +524,45 @@ def test_no_words_are_cut_short_with_an_ellipsis(served, width):
         assert not cut, cut
     finally:
         context.close()
+
+
+LOOK_INSIDE_FOUND = """() => ({
+    stages: [...document.querySelectorAll("[data-testid='stMain'] .maps[aria-label]")]
+        .map(grid => [grid.getAttribute('aria-label').split(':')[0], grid.querySelectorAll('img').length]),
+    neighbours: document.querySelectorAll("img[alt^='training image #']").length,
+    charts: [...document.querySelectorAll("[data-testid='stMain'] [role='graphics-document']")]
+        .map(chart => chart.getAttribute('aria-label')),
+})"""
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_draw_a_4_and_look_inside_it(served, device):
+    """Draw a 4 (by touch on a phone), open Look inside from its result card: feature maps for every convolutional
+    layer, the 12 nearest training digits and the sweep charts; nothing is wider than the screen."""
+    base, browser = served
+    context = browser.new_context(**(PHONE if device == "phone" else {"viewport": {"width": 1440, "height": 900}}))
+    page = context.new_page()
+    finger = Finger(context, page) if device == "phone" else None
+    try:
+        open_page(page, base, "Draw")
+        draw(page, DIGIT_STROKES["4"], finger=finger)
+        assert shown_digit(page, "4") == "4"
+        server.wait_idle(page)
+        button = page.get_by_role("button", name="Look inside this reading")
+        button.tap() if finger else button.click()
+        page.get_by_role("heading", name="Compare models").wait_for(timeout=60_000)
+        page.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)
+        server.wait_idle(page)
+        page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] "
+                               "[role='graphics-document']\").length >= 5", timeout=30_000)
+        found = page.evaluate(LOOK_INSIDE_FOUND)
+        assert "Looking at your digit" in page.locator("[data-testid='stMain']").inner_text()
+        assert dict(found["stages"]) == {"conv1": 32, "conv2": 32, "pool1": 32, "conv3": 64, "conv4": 64, "pool2": 64}
+        assert found["neighbours"] == 12
+        sweeps = [label for label in found["charts"] if label.startswith("Line chart of each digit's probability")]
+        assert len(sweeps) == 2 and "rotation" in sweeps[0] and "shift right" in sweeps[1], found["charts"]
+        assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0]
+        page.screenshot(path=str(server.SCREENSHOTS / f"Look_inside_{device}.png"))
+        assert page.locator(server.ERROR_BOXES).count() == 0
+    finally:
+        context.close()

@@ -35,7 +35,8 @@ def digit_png(mnist, index: int, size: int = 280, invert: bool = False) -> bytes
 
 
 ALL_PAGES = ["Home.py", "pages/1_Draw.py", "pages/2_Upload.py", "pages/3_Camera.py", "pages/4_From_URL.py",
-             "pages/5_Random_samples.py", "pages/6_Model.py", "pages/7_Training_history.py", "pages/8_Evaluation.py"]
+             "pages/5_Random_samples.py", "pages/6_Model.py", "pages/7_Training_history.py", "pages/8_Evaluation.py",
+             "pages/11_Look_inside.py"]
 
 
 @pytest.mark.parametrize("path", ALL_PAGES)

@@ -15,47 +15,17 @@ from streamlit.testing.v1 import AppTest
 from mnist_app import config
 from mnist_app.errors import LimitError, TrainingError
 from mnist_app.serving import jobs, people, service
-from mnist_app.store import collection, database, registry, results
+from mnist_app.store import collection, registry, results
 from tests.support import images, server
+from tests.support.workspace import page, visitor
 
 TIMEOUT = 120
-
-
-TOKENS: dict[str, str] = {}  # owner -> the token its browser's cookie would hold
-
-
-def visitor() -> people.Person:
-    """A new anonymous person; the test keeps their token, as their browser keeps its cookie."""
-    token = people.new_token()
-    person = people.anonymous(token)
-    TOKENS[person.owner] = token
-    return person
-
-
-def page(path: str, person: people.Person | None = None) -> AppTest:
-    """A page under AppTest, for an anonymous person (their cookie's token in the session)."""
-    at = AppTest.from_file(str(config.PROJECT_ROOT / path), default_timeout=TIMEOUT)
-    if person is not None:
-        at.session_state["_workspace_token"] = TOKENS[person.owner]
-    return at
 
 
 def texts(at: AppTest) -> str:
     parts = [element.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
              for element in getattr(at, kind)]
     return "\n".join(str(part) for part in parts)
-
-
-@pytest.fixture()
-def store(tmp_path, monkeypatch):
-    """A store, artifact folder and training folder of this test's own."""
-    monkeypatch.setenv("MNIST_APP_COLLECTION", str(tmp_path / "collection.sqlite"))
-    monkeypatch.setenv("MNIST_APP_ARTIFACTS", str(tmp_path / "models"))
-    monkeypatch.setenv("MNIST_APP_TRAINING_DIR", str(tmp_path / "training"))
-    service.forget_choice()
-    yield tmp_path
-    service.forget_choice()
-    database.dispose()
 
 
 def test_correct_a_prediction_keep_it_find_it_export_it_delete_it(mnist, store):

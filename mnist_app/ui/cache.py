@@ -16,6 +16,7 @@ from mnist_app.errors import ImageError, LimitError, ModelFileError, StoreError
 from mnist_app.images import reading
 from mnist_app.measure import robustness
 from mnist_app.network import inference
+from mnist_app.network.inside import Inside, NearestIndex, load_index
 from mnist_app.serving import service
 from mnist_app.store import collection, data, registry, results
 from mnist_app.ui import identity
@@ -62,6 +63,82 @@ def predictor() -> inference.Predictor:
 def test_set() -> data.TestSet:
     """The verified MNIST test images and labels (loaded once for every session)."""
     return _loaded("test_set", service.test_set, "Loading the MNIST test set…")
+
+
+def inside() -> Inside:
+    """The Look inside export of the model this person reads with (ModelFileError when it has none)."""
+    folder = models_dir()
+    return _loaded(f"inside:{folder}", lambda: service.inside_of(folder), "Loading the network's layers…")
+
+
+def nearest_index() -> NearestIndex:
+    """The nearest-neighbour index of the model this person reads with; built with a progress bar the first time
+    (when the export step has not built it, or it belongs to another model)."""
+    folder = models_dir()
+    if service.is_loaded(f"nearest:{folder}") or load_index(folder) is not None:
+        return _loaded(f"nearest:{folder}", lambda: service.nearest_index(folder), "Loading the training digits…")
+    bar = st.progress(0.0, text="Putting the 60,000 training digits through the network once (a few seconds)…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Putting the training digits through the network: {done:,} of {total:,}")
+
+    index = service.nearest_index(folder, progress)
+    bar.empty()
+    return index
+
+
+def training_set() -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST training images and labels (loaded once for every session)."""
+    return _loaded("training_set", service.training_set, "Loading the MNIST training set…")
+
+
+def models_to_compare() -> list[tuple[str, Path]]:
+    """(name, folder) of every model this person can read with: the shared one, then their own, newest first."""
+    found = [("The shared model", service.reading_folder(None)[0])]
+    person = identity.current()
+    if person is not None:
+        try:
+            found += [(f"Yours: {model.description} ({model.created[:10]})", model.folder)
+                      for model in registry.Registry(person.access).models()]
+        except StoreError as error:
+            st.caption(f":material/error: Your own models could not be listed: {identity.store_problem(error)}")
+    return found
+
+
+def predictor_of(folder: Path) -> inference.Predictor:
+    """The shared predictor of the model in `folder` (ModelFileError when it cannot be loaded)."""
+    return service.predictor(folder)
+
+
+def model_figures(folder: Path) -> dict:
+    """A model's row in a comparison: its network, size, cost, MNIST accuracy, speed here and training time."""
+    metrics = _json(str(config.metrics_path(folder)), _mtime(config.metrics_path(folder))) or {}
+    summary_file = config.models_file(config.SUMMARY_FILENAME, folder)
+    summary = _json(str(summary_file), _mtime(summary_file)) or {}
+    networks = metrics.get("ensemble") or summary.get("networks") or 1
+    seconds = metrics.get("training_seconds")
+    accuracy = metrics.get("test_accuracy")
+    return {"network": f"{metrics.get('arch', summary.get('name', '?'))}" + (f" × {networks}" if networks > 1 else ""),
+            "parameters": metrics.get("parameters") or summary.get("total_parameters"),
+            "MFLOP": summary.get("mflop"),
+            "MNIST accuracy": None if accuracy is None else f"{accuracy:.2%}",
+            "ms per image": round(service.ms_per_image(folder), 2),
+            "training time": None if seconds is None else f"{seconds / 60:.0f} min" if seconds >= 60 else
+            f"{seconds:.0f} s"}
+
+
+def accuracy_on_my_digits(reader: inference.Predictor) -> dict:
+    """{"your digits": the share of this person's kept digits `reader` gets right}, or {} without any."""
+    if identity.current() is None:
+        return {}
+    try:
+        images, labels = my_digits().arrays()
+    except StoreError:
+        return {}
+    if not len(labels):
+        return {}
+    answers = reader.predict_batch(images.astype(np.float32).reshape(-1, *config.INPUT_SHAPE) / 255.0).argmax(axis=1)
+    return {"your digits": f"{np.mean(answers == labels):.1%} of {len(labels)}"}
 
 
 def test_report() -> results.TestReport:

@@ -46,6 +46,8 @@ PAGES = (
          ":material/monitoring:", "curves per epoch, fit verdict", UNDERSTAND),
     Page("pages/8_Evaluation.py", "Evaluation", "Evaluation", "Evaluation on the 10,000 test images",
          ":material/fact_check:", "per-class scores, confusion matrix, mistakes", UNDERSTAND),
+    Page("pages/11_Look_inside.py", "Look_inside", "Look inside", "Look inside the network", ":material/neurology:",
+         "what each layer sees, the training digits it resembles, what changes its mind", UNDERSTAND),
     Page("pages/9_My_digits.py", "My_digits", "My digits", "My digits", ":material/bookmarks:",
          "the digits you kept and corrected: check the model on them, export them", TEACH),
     Page("pages/10_Train.py", "Train", "Train", "Train a model", ":material/model_training:",

@@ -38,6 +38,16 @@ GLOSSARY = {
     "temperature scaling": "dividing the network's raw scores by one number (the temperature) before the softmax: "
                            "above 1 makes every answer less sure, below 1 more sure; it never changes which digit "
                            "wins.",
+    "filter": "a small grid of learned weights (3×3 here) laid over every place of the picture in turn; its answer "
+              "at each place is the sum of the pixels under it, each times its weight: large where the pattern "
+              "matches.",
+    "feature map": "the answers of one filter at every place: a picture of where its pattern is in the digit.",
+    "dense layer": "a layer whose every unit weighs all the numbers of the layer before it at once, not a small patch.",
+    "penultimate layer": "the layer before the last: the network's summary of the digit, from which the last layer "
+                         "only weighs up the ten answers.",
+    "cosine similarity": "how alike two lists of numbers are in direction, from -1 to 1; 1 means the same proportions. "
+                         "Here, after ReLU, it runs from 0 to 1.",
+    "MFLOP": "millions of floating-point operations (a multiplication and an addition are two) to read one digit.",
     "long-flagged 1 without a base": "a 1 written with a long slanting stroke at its top and no foot, as many "
                                      "Europeans write it: it has the shape of a 7 without a crossbar, so the model "
                                      "is allowed to hesitate on it.",
@@ -139,7 +149,7 @@ def show(shown: reading.Reading, *, key: str, source: str, show_original: bool =
         return
     answer(shown)
     if shown.whole_number:
-        _number_details(shown, show_original)
+        _number_details(shown, show_original, key)
     else:
         _digit_details(shown, key, show_original)
         keep(shown, key=key, source=source)
@@ -198,9 +208,24 @@ def _digit_details(shown: reading.Reading, key: str, show_original: bool) -> Non
     with row.container(key=f"{key}_chart", width="stretch"):
         flex_item(f"{key}_chart", 260)
         top10_chart(shown.probabilities)
+    look_inside(shown.model_input, shown.display, "your digit", key=key)
 
 
-def _number_details(shown: reading.Reading, show_original: bool) -> None:
+LOOK_INSIDE_PAGE = "pages/11_Look_inside.py"
+
+
+def look_inside(image: np.ndarray, picture, what: str, *, key: str) -> None:
+    """A "Look inside this reading" button: the Look inside page opens on this digit (its 28x28 model input, and the
+    picture it came from for the page's "without MNIST preprocessing" switch)."""
+    if st.button("Look inside this reading", icon=":material/neurology:", key=f"{key}_look_inside",
+                 help="See what each layer of the network makes of this digit, the training digits it resembles "
+                      "and what changes the model's mind."):
+        st.session_state["look_inside"] = {"image": np.asarray(image, np.float32), "picture": picture, "what": what}
+        st.session_state["inside_source"] = "Your digit"
+        st.switch_page(LOOK_INSIDE_PAGE)
+
+
+def _number_details(shown: reading.Reading, show_original: bool, key: str) -> None:
     if show_original:
         st.image(shown.annotated, caption="Your image, one box per digit", width="stretch",
                  alt=f"your image with a box and the digit read over each digit: {shown.number}")
@@ -209,6 +234,22 @@ def _number_details(shown: reading.Reading, show_original: bool) -> None:
         strip.image(charts.upscale(digit.model_input, 84),
                     caption=f"{digit.digit} · {charts.percent_label(digit.confidence)}", width=84,
                     alt=f"what the model sees of one digit: a white {digit.digit} on black, 28×28")
+    if st.session_state.pop(f"{key}_looking", False):
+        st.switch_page(LOOK_INSIDE_PAGE)
+    names = {f"{place + 1}: {digit.digit}": digit for place, digit in enumerate(shown.digits)}
+    st.pills("Look inside digit", list(names), key=f"{key}_look_digit", on_change=_look_at_digit,
+             args=(names, shown.display, key), help="See what each layer of the network makes of this digit.")
+
+
+def _look_at_digit(names: dict, picture, key: str) -> None:
+    """A number's digit chosen to look inside (a callback): the page opens on it once the script runs again."""
+    chosen = st.session_state.get(f"{key}_look_digit")
+    st.session_state[f"{key}_look_digit"] = None  # not chosen again when the person comes back
+    if chosen in names:
+        st.session_state["look_inside"] = {"image": np.asarray(names[chosen].model_input, np.float32),
+                                           "picture": None, "what": f"digit {chosen.split(':')[0]} of your number"}
+        st.session_state["inside_source"] = "Your digit"
+        st.session_state[f"{key}_looking"] = True
 
 
 NEGLIGIBLE_ECE_CHANGE = 0.0005  # a change of calibration error below 0.05 points is no change, in words and arrows
