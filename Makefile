@@ -6,7 +6,7 @@ PORT ?= 8501
 # The project is installed in editable mode, its versions pinned by the requirements files (the locks).
 LOCKS := -c requirements.txt -c requirements-train.txt -c requirements-cluster.txt
 
-.PHONY: run test setup setup-dev data model train export bench robustness browser services cluster clean-venv
+.PHONY: run test setup setup-dev data model train train-student export bench robustness browser services cluster clean-venv
 
 # The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
@@ -42,6 +42,12 @@ model: setup
 
 train: setup data
 	$(PY) scripts/train.py $(ARGS)
+
+# One network distilled from the committed ensemble (issue 19): make train-student SEED=2, into models/student-seed2
+# (git-ignored); scripts/compare_student.py holds it to every figure of the ensemble.
+SEED ?= 1
+train-student: setup data
+	$(PY) scripts/train.py --distill --ema --epochs 12 --seed $(SEED) --verbose 2 --output-dir models/student-seed$(SEED) $(ARGS)
 
 export: setup
 	$(PY) -m mnist_app export

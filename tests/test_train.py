@@ -27,3 +27,37 @@ def test_smoke_training_writes_model_history_metrics_and_export(tmp_path):
     assert len(metrics["per_class"]) == 10 and metrics["arch"] == "small"
     assert metrics["training_images"] == 5000 and "scripts/train.py" in metrics["command"]
     assert {"tensorflow", "keras", "python"} <= set(metrics["versions"])
+
+
+def test_the_distillation_loss_is_hintons():
+    from mnist_app.training import train
+
+    rng = np.random.default_rng(0)
+    student = rng.dirichlet(np.ones(10), size=4).astype(np.float32)
+    teacher = rng.dirichlet(np.ones(10) * 0.3, size=4).astype(np.float32)
+    hard = np.eye(10, dtype=np.float32)[[1, 2, 3, 4]]
+    temperature = 4.0
+    soft = train.softened(teacher, temperature)
+    assert np.allclose(soft.sum(axis=1), 1) and soft.max() < teacher.max()  # softer than the teacher
+    wanted = np.concatenate([hard, soft], axis=1)
+    loss = np.asarray(train.distillation_loss(temperature, 0.3)(wanted, student))
+    student_soft = train.softened(student, temperature)
+    expected = 0.3 * -np.sum(hard * np.log(student), axis=1) \
+        + 0.7 * temperature ** 2 * -np.sum(soft * np.log(student_soft), axis=1)
+    assert np.allclose(loss, expected, rtol=1e-4)
+    assert np.allclose(np.asarray(train.digit_accuracy(wanted, student)), np.mean(student.argmax(1) == [1, 2, 3, 4]))
+
+
+@pytest.mark.slow
+def test_a_distilled_student_is_trained_from_the_committed_teacher(tmp_path):
+    from mnist_app.store import results
+
+    command = [sys.executable, "scripts/train.py", "--distill", "--ema", "--epochs", "2", "--limit", "5000", "--arch",
+               "small", "--output-dir", str(tmp_path), "--verbose", "0"]
+    result = subprocess.run(command, cwd=config.PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Distilling the teacher (993,918 parameters) into one small network" in result.stdout
+    metrics = json.loads(config.metrics_path(tmp_path).read_text())
+    assert metrics["distilled_from"] == {"teacher": results.file_sha256(config.model_path())[:12],
+                                         "temperature": 4.0, "hard_weight": 0.3}
+    assert metrics["ensemble"] == 1 and metrics["ema"] is True and metrics["test_accuracy"] > 0.5

@@ -34,6 +34,11 @@ class Recipe:
     owner: str | None = None  # whose kept digits (None: everyone's, which only the server's command line may ask)
     fine_tune: bool = False  # start from a model's weights instead of new networks ...
     start_from: Path | None = None  # ... this model's folder (default: the committed model, models/)
+    distill: bool = False  # train one network on the soft targets of a teacher model (the committed ensemble) ...
+    teacher: Path | None = None  # ... this model's folder (default: the committed model, models/)
+    temperature: float = 4.0  # ... its probabilities softened by this temperature ...
+    hard_weight: float = 0.3  # ... the true labels weighing this much, the teacher's soft targets the rest
+    ema: bool = False  # keep an exponential moving average of the weights and finish with it
     track_test: bool = False  # record test accuracy per epoch: a report, never used to choose anything
     output_dir: Path = field(default_factory=lambda: config.MODELS_DIR)
     verbose: int = 1  # Keras output: 1 = progress bar, 2 = one line per epoch, 0 = quiet
@@ -47,6 +52,10 @@ class Recipe:
             raise TrainingError("epochs, batch size and ensemble must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise TrainingError("limit must be at least 1")
+        if self.distill and (self.fine_tune or self.ensemble != 1):
+            raise TrainingError("--distill trains one new network: not with --fine-tune or --ensemble")
+        if not (self.temperature > 0 and 0 <= self.hard_weight <= 1):
+            raise TrainingError("the temperature must be positive and the hard-label weight between 0 and 1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +89,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "new networks: it learns the new digits without forgetting MNIST")
     parser.add_argument("--start-from", type=Path, default=None, metavar="DIR",
                         help="with --fine-tune: the folder of the model to start from (default: models/)")
+    parser.add_argument("--distill", action="store_true",
+                        help="train one network on a teacher's soft targets (knowledge distillation); the teacher "
+                             "is the committed model unless --teacher names another")
+    parser.add_argument("--teacher", type=Path, default=None, metavar="DIR",
+                        help="with --distill: the folder of the teacher model (default: models/)")
+    parser.add_argument("--temperature", type=float, default=default.temperature,
+                        help="with --distill: softening temperature of the teacher's probabilities (default: "
+                             "%(default)s)")
+    parser.add_argument("--hard-weight", type=float, default=default.hard_weight,
+                        help="with --distill: weight of the true labels' loss; the soft targets get the rest "
+                             "(default: %(default)s)")
+    parser.add_argument("--ema", action="store_true",
+                        help="keep an exponential moving average of the weights and finish with it")
     parser.add_argument("--progress", type=Path, default=None, metavar="FILE",
                         help="keep FILE (JSON) up to date with the run's phase, epoch and curves")
     parser.add_argument("--track-test", action="store_true",

@@ -97,10 +97,12 @@ def targets(labels: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmented: bool,
-                 negative_weight: float = 1.0) -> tf.data.Dataset:
-    """A shuffled, batched tf.data pipeline of (images, targets, weights), augmented per batch on the fly."""
+                 negative_weight: float = 1.0, soft: np.ndarray | None = None) -> tf.data.Dataset:
+    """A shuffled, batched tf.data pipeline of (images, targets, weights), augmented per batch on the fly. With a
+    teacher's softened probabilities (`soft`), each target is the true one followed by the teacher's (N, 20)."""
     weights = np.where(np.asarray(y) >= 0, 1.0, negative_weight).astype(np.float32)
-    dataset = tf.data.Dataset.from_tensor_slices((x, targets(y), weights))
+    wanted = targets(y) if soft is None else np.concatenate([targets(y), soft], axis=1)
+    dataset = tf.data.Dataset.from_tensor_slices((x, wanted, weights))
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augmented:
         generator = tf.random.Generator.from_seed(seed)
@@ -111,6 +113,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augme
 
 def digit_accuracy(wanted, predicted):
     """Accuracy over the digits of a batch (a non-digit's target has no right answer to count)."""
+    wanted = wanted[..., : config.NUM_CLASSES]  # with distillation the teacher's targets follow the true ones
     is_digit = keras.ops.max(wanted, axis=-1) > 0.5
     correct = keras.ops.equal(keras.ops.argmax(wanted, axis=-1), keras.ops.argmax(predicted, axis=-1))
     hits = keras.ops.sum(keras.ops.cast(keras.ops.logical_and(correct, is_digit), "float32"))
@@ -118,6 +121,28 @@ def digit_accuracy(wanted, predicted):
 
 
 digit_accuracy.__name__ = "accuracy"  # the name history.json and the pages know
+
+
+def softened(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """A teacher's probabilities at a temperature: softmax(log p / T), the dark knowledge made visible."""
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def distillation_loss(temperature: float, hard_weight: float):
+    """Hinton et al. (2015): the true labels' cross-entropy times `hard_weight`, plus the cross-entropy between the
+    teacher's and the student's probabilities at `temperature`, times T² (so its gradients keep their scale) and
+    1 - `hard_weight`. Targets are (N, 20): the true ones, then the teacher's softened ones."""
+    def loss(wanted, predicted):
+        hard, soft = wanted[..., : config.NUM_CLASSES], wanted[..., config.NUM_CLASSES:]
+        log_student = keras.ops.log(keras.ops.clip(predicted, 1e-7, 1.0))
+        hard_loss = -keras.ops.sum(hard * log_student, axis=-1)
+        soft_loss = -keras.ops.sum(soft * keras.ops.log_softmax(log_student / temperature, axis=-1), axis=-1)
+        return hard_weight * hard_loss + (1.0 - hard_weight) * temperature ** 2 * soft_loss
+
+    return loss
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -190,9 +215,11 @@ class Progress(keras.callbacks.Callback):
 
 
 def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, seed, learning_rate, augmented,
-                  verbose, test_set=None, callbacks=(), negative_weight=1.0, start_from: keras.Model | None = None):
+                  verbose, test_set=None, callbacks=(), negative_weight=1.0, start_from: keras.Model | None = None,
+                  soft: tuple[np.ndarray, np.ndarray] | None = None, loss="categorical_crossentropy",
+                  ema: bool = False):
     """Train one network (a new one, or `start_from`) with Adam and a one-cycle (warm-up + cosine) schedule;
-    return it and its epochs."""
+    return it and its epochs. `soft`: a teacher's softened probabilities on (x_train, x_val), with its `loss`."""
     keras.utils.set_random_seed(seed)
     network = start_from if start_from is not None else networks.build_model(arch)
     steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
@@ -205,13 +232,15 @@ def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, s
         warmup_target=learning_rate,
         warmup_steps=warmup_steps,
     )
-    network.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="categorical_crossentropy",
+    network.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule, use_ema=ema), loss=loss,
                     metrics=[digit_accuracy])
     recorder = EpochRecorder(test_set)
     # Keras warns that fit's shuffle flag is ignored for a tf.data input; the dataset shuffles itself.
     warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed")
-    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented, negative_weight),
-                validation_data=(x_val, targets(y_val)), epochs=epochs, callbacks=[recorder, *callbacks],
+    validation = targets(y_val) if soft is None else np.concatenate([targets(y_val), soft[1]], axis=1)
+    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented, negative_weight,
+                             None if soft is None else soft[0]),
+                validation_data=(x_val, validation), epochs=epochs, callbacks=[recorder, *callbacks],
                 verbose=verbose)
     return network, recorder.epochs
 
@@ -231,6 +260,19 @@ def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = pri
                                       seed=recipe.seed, learning_rate=recipe.learning_rate / 10, start_from=current,
                                       **common)
         return model, [{"name": "the current model, fine-tuned", "seed": recipe.seed, "epochs": epochs}]
+    if recipe.distill:
+        teacher = keras.models.load_model(config.model_path(recipe.teacher), compile=False)
+        log(f"Distilling the teacher ({teacher.count_params():,} parameters) into one {recipe.arch} network: its "
+            f"probabilities on the {len(training.x_train)} training images at temperature {recipe.temperature}, "
+            f"true labels weighing {recipe.hard_weight}.")
+        soft = tuple(softened(export.keras_reference(teacher, images), recipe.temperature)
+                     for images in (training.x_train, training.x_val))
+        del teacher
+        network, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val,
+                                        training.y_val, seed=recipe.seed, learning_rate=recipe.learning_rate,
+                                        soft=soft, loss=distillation_loss(recipe.temperature, recipe.hard_weight),
+                                        ema=recipe.ema, **common)
+        return network, [{"name": f"the student (seed {recipe.seed})", "seed": recipe.seed, "epochs": epochs}]
     log(f"Training {recipe.ensemble} x {recipe.arch} on {len(training.x_train)} images, "
         f"validating on {len(training.x_val)}.")
     members, runs = [], []
@@ -239,7 +281,8 @@ def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = pri
         if recipe.ensemble > 1:
             log(f"--- network {index + 1} of {recipe.ensemble} (seed {seed}) ---")
         network, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val,
-                                        training.y_val, seed=seed, learning_rate=recipe.learning_rate, **common)
+                                        training.y_val, seed=seed, learning_rate=recipe.learning_rate,
+                                        ema=recipe.ema, **common)
         members.append(network)
         runs.append({"name": f"network {index + 1} (seed {seed})", "seed": seed, "epochs": epochs})
     return networks.fold_ensemble(members), runs
@@ -276,6 +319,10 @@ def evaluate_model(model: keras.Model, training: TrainingData, recipe: Recipe, t
         "training_images": int(len(training.x_train)),
         "kept_digits": training.kept_digits,
         "fine_tuned_from": results.file_sha256(config.model_path(recipe.start_from))[:12] if recipe.fine_tune else None,
+        "distilled_from": ({"teacher": results.file_sha256(config.model_path(recipe.teacher))[:12],
+                            "temperature": recipe.temperature, "hard_weight": recipe.hard_weight}
+                           if recipe.distill else None),
+        "ema": recipe.ema,
         "validation_images": int(len(training.x_val)),
         "training_seconds": round(training_seconds, 1),
         "versions": library_versions(),

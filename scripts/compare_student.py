@@ -1,0 +1,83 @@
+"""One network against the ensemble: every figure a distilled student must hold to become the committed model.
+
+    .venv/bin/python scripts/compare_student.py models/student-seed1 models/student-seed2 ...
+
+For the committed model (models/) and every student folder given (`make train-student SEED=n` writes
+models/student-seed<n>): MFLOP and parameters (model_summary.json, counted in the ONNX graph at export), MNIST test
+accuracy with final weights (metrics.json: no epoch is picked on the test set), accuracy per writer style on the
+robustness set (200 per style), non-digits answered "no digit" or "not sure" on the test negatives (100 per kind),
+the share of MNIST test digits turned down, and the calibration error on MNIST test after temperature scaling.
+Then the students' mean and spread, and each bar of issue 19: MNIST >= 99.65 %, every style within 0.5 pt of the
+ensemble's, non-digits >= 97 % handled with <= 0.5 % of the MNIST test digits turned down, calibration no worse.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mnist_app import config
+from mnist_app.measure import decision, negatives, robustness
+from mnist_app.network import inference
+from mnist_app.store import data, results
+
+STYLES_PER = 200
+NEGATIVES_PER = 100
+
+
+def figures(folder: Path, test: data.TestSet, cases, readings_of, negative_items) -> dict:
+    metrics, summary = results.load_metrics(folder) or {}, results.load_model_summary(folder) or {}
+    predictor = inference.Predictor(folder)
+    styles = robustness.figures(cases, readings_of(predictor), predictor)
+    handled = negatives.measure(negative_items, predictor)
+    total = sum(row["images"] for row in handled.values())
+    return {
+        "folder": str(folder), "mflop": summary.get("mflop"), "parameters": metrics.get("parameters"),
+        "mnist_test_accuracy": metrics["test_accuracy"],
+        "styles": {style: row["accuracy"] for style, row in styles.items()},
+        "non_digits_handled": sum(row["no_digit"] + row["not_sure"] for row in handled.values()) / total,
+        "mnist_turned_down": 1.0 - metrics["decision"]["test_answered"]["mnist"],
+        "test_ece": metrics["calibration"]["test_ece_after"],
+        "training_seconds": metrics.get("training_seconds"),
+    }
+
+
+def main(folders: list[str]) -> int:
+    test = data.load_test_set()
+    cases = robustness.build_cases(test.x_test, test.y_test, per_style=STYLES_PER)
+    negative_items = negatives.build(NEGATIVES_PER, decision.TEST_NEGATIVE_SEED, robustness.available_fonts())
+    rows = [figures(Path(folder), test, cases, lambda p: robustness.read_cases(cases, p), negative_items)
+            for folder in [str(config.MODELS_DIR), *folders]]
+    ensemble, students = rows[0], rows[1:]
+    report = {"ensemble": ensemble, "students": students}
+    if students:
+        def spread(values):
+            values = np.array(values, float)
+            return {"mean": round(float(values.mean()), 5), "min": round(float(values.min()), 5),
+                    "max": round(float(values.max()), 5), "std": round(float(values.std(ddof=1)), 5)
+                    if len(values) > 1 else None}
+
+        report["students_mean"] = {key: spread([s[key] for s in students])
+                                   for key in ("mnist_test_accuracy", "non_digits_handled", "mnist_turned_down",
+                                               "test_ece")}
+        report["bar"] = [{
+            "folder": s["folder"],
+            "mnist_at_least_99.65": s["mnist_test_accuracy"] >= 0.9965,
+            "styles_within_0.5pt": {style: round(s["styles"][style] - ensemble["styles"][style], 4)
+                                    for style in ensemble["styles"]},
+            "every_style_within_0.5pt": all(s["styles"][style] >= ensemble["styles"][style] - 0.005
+                                            for style in ensemble["styles"]),
+            "non_digits_at_least_97": s["non_digits_handled"] >= 0.97,
+            "turned_down_at_most_0.5": s["mnist_turned_down"] <= 0.005,
+            "calibration_no_worse": s["test_ece"] <= ensemble["test_ece"],
+            "mflop_at_most_20": (s["mflop"] or 99) <= 20,
+        } for s in students]
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
