@@ -636,6 +636,10 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     if min(height, width) < 32:
         return ink, False
     faint = (ink > RULE_LEVEL * 255).astype(np.uint8)
+    # An opening with a straight element of length L keeps only runs of L pixels in a row: none can survive where
+    # no row (or column) holds L inked pixels at all, and most pictures have none (this check is ~10x cheaper).
+    if faint.sum(axis=1).max() < int(RULE_LENGTH * width) and faint.sum(axis=0).max() < int(RULE_LENGTH * height):
+        return ink, False
     across = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((1, int(RULE_LENGTH * width)), np.uint8))
     down = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((int(RULE_LENGTH * height), 1), np.uint8))
     lines = cv2.bitwise_or(across, down)
