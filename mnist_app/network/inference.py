@@ -10,6 +10,7 @@ A predictor is safe to call from many threads at once, as Streamlit's shared cac
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,21 +38,27 @@ def missing_model_message(path: Path) -> str:
     return f"No trained model at {path}. Train one with: {config.TRAIN_COMMAND_HINT}"
 
 
+def onnx_session(path: Path, threads: int = 0) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session on the CPU (`threads` 0: as many as there are cores); raises what ONNX Runtime raises
+    for a file it cannot read."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    # No spin-waiting for the next Run: ONNX Runtime's pool threads otherwise spin after every call, which
+    # cost the dashboard's server ~35 ms of CPU per drawn stroke (perf showed them busy in ORT between
+    # strokes); the 10,000-image batch is no slower without it (3.7-4.0 s either way).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxModel:
     """An ONNX export run by ONNX Runtime (the fast path); its metadata names the .h5 it came from."""
 
     name = "onnx"
 
     def __init__(self, path: Path, threads: int = 0):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        # No spin-waiting for the next Run: ONNX Runtime's pool threads otherwise spin after every call, which
-        # cost the dashboard's server ~35 ms of CPU per drawn stroke (perf showed them busy in ORT between
-        # strokes); the 10,000-image batch is no slower without it (3.7-4.0 s either way).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = onnx_session(path, threads)
         except Exception as error:
             raise ModelFileError(f"The ONNX model {path} could not be read ({str(error)[:200]}).") from None
         model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
@@ -156,6 +163,16 @@ class Predictor:
             return self._backend(batch)
         with self._lock:  # e.g. Keras models, not documented as safe for concurrent calls
             return self._backend(batch)
+
+    def single_image_ms(self, batch: np.ndarray) -> float:
+        """The median time, in ms, to read one image of `batch` (N, 28, 28, 1) at a time (after one warm-up)."""
+        self.predict_batch(batch[:1])
+        seconds = []
+        for index in range(len(batch)):
+            began = time.perf_counter()
+            self.predict_batch(batch[index: index + 1])
+            seconds.append(time.perf_counter() - began)
+        return float(np.median(seconds) * 1000)
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Temperature-scaled probabilities (same argmax; confidences that match accuracy)."""

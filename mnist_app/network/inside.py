@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 
 from mnist_app import config
 from mnist_app.errors import ModelFileError
+from mnist_app.network import inference
 from mnist_app.store import results
 
 NEIGHBOURS = 12
@@ -32,12 +32,8 @@ class Inside:
     """The Look inside export, run by ONNX Runtime: every stage's output for a batch of 28x28 model inputs."""
 
     def __init__(self, path: Path, threads: int = 0):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = inference.onnx_session(path, threads)
             metadata = dict(self.session.get_modelmeta().custom_metadata_map)
             self.stages: list[dict] = json.loads(metadata["stages"])
             self.filters = np.asarray(json.loads(metadata["first_filters"]), dtype=np.float32)  # (k, h, w)

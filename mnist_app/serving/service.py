@@ -220,15 +220,7 @@ def ms_per_image(models_dir: Path | None = None) -> float:
     models_dir = Path(models_dir or config.MODELS_DIR)
 
     def measure() -> float:
-        loaded = predictor(models_dir)
-        images = preprocess.normalize_mnist(test_set().x_test[:SPEED_IMAGES])
-        loaded.predict_batch(images[:1])
-        seconds = []
-        for index in range(len(images)):
-            began = time.perf_counter()
-            loaded.predict_batch(images[index: index + 1])
-            seconds.append(time.perf_counter() - began)
-        return float(np.median(seconds) * 1000)
+        return predictor(models_dir).single_image_ms(preprocess.normalize_mnist(test_set().x_test[:SPEED_IMAGES]))
 
     return _shared(f"speed:{models_dir}", _model_files(models_dir), measure)
 

@@ -159,17 +159,6 @@ class Trainer:
                                figures=figures)
 
 
-def _single_image_ms(predictor: inference.Predictor, images: np.ndarray) -> float:
-    batch = preprocess.normalize_mnist(images)
-    predictor.predict_batch(batch[:1])
-    seconds = []
-    for index in range(len(batch)):
-        began = time.perf_counter()
-        predictor.predict_batch(batch[index: index + 1])
-        seconds.append(time.perf_counter() - began)
-    return float(np.median(seconds) * 1000)
-
-
 def compare(candidate: Path, current: Path, owner: str) -> dict:
     """A new model beside the one it would replace: test accuracy (all and per digit), the owner's own digits,
     size, speed."""
@@ -184,7 +173,7 @@ def compare(candidate: Path, current: Path, owner: str) -> dict:
                "parameters": metrics.get("parameters"),
                "file_mib": round(config.model_path(models_dir).stat().st_size / 2**20, 2),
                "arch": metrics.get("arch"), "networks": metrics.get("ensemble"),
-               "ms_per_image": round(_single_image_ms(predictor, test_set.x_test[:200]), 3)}
+               "ms_per_image": round(predictor.single_image_ms(preprocess.normalize_mnist(test_set.x_test[:200])), 3)}
         if len(kept_images):
             answers = reading.read_prepared([reading.Prepared([image / 255.0], [(0, 0, 28, 28)], None)
                                              for image in kept_images.astype(np.float32)], predictor)
