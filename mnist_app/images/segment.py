@@ -166,11 +166,11 @@ class Lattice:
         return float(total[-1]), chosen[::-1]
 
 
-def _path(mask: np.ndarray, box: Box, column: int, reach: int) -> tuple[np.ndarray, int]:
+def _path(mask: np.ndarray, box: Box, column: int, reach: int) -> tuple[np.ndarray, int, int]:
     """The cheapest way down through a piece near `column`: for each row of the box, the column where the cut
-    passes, moving at most one column per row and staying within `reach` of `column`; and how many ink pixels it
-    crosses. Between touching digits it finds the one stroke that joins them; down the middle of a 0 it must cross
-    two (its top and its bottom)."""
+    passes, moving at most one column per row and staying within `reach` of `column`; how many separate strokes it
+    crosses, and how many ink pixels. Between touching digits it finds the one stroke that joins them; down the
+    middle of a 0 it must cross two (its top and its bottom)."""
     x0, y0, x1, y1 = box
     low, high = max(x0, column - reach), min(x1, column + reach + 1)
     ink = mask[y0:y1, low:high].astype(np.float32)

@@ -65,6 +65,11 @@ def sentence(text: str) -> str:
     return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
+def unsure_places(shown: reading.Reading) -> str:
+    """Which digits of a number the model is unsure of, by place: "2, 4"."""
+    return ", ".join(str(place + 1) for place, digit in enumerate(shown.digits) if digit.unsure)
+
+
 def spoken(shown: reading.Reading) -> str:
     """The answer as one sentence: "Prediction: 7, more than 99.9 % confident." (and what the model is unsure of)."""
     if not shown.has_digit:
@@ -72,8 +77,7 @@ def spoken(shown: reading.Reading) -> str:
     if shown.whole_number:
         text = (f"Number: {shown.number}, {len(shown.digits)} digits, the least sure of them "
                 f"{charts.spoken_percent(shown.lowest_confidence)} confident.")
-        unsure = [str(i + 1) for i, d in enumerate(shown.digits) if d.unsure]
-        return text + (f" Not sure about digit {', '.join(unsure)}." if shown.unsure else "")
+        return text + (f" Not sure about digit {unsure_places(shown)}." if shown.unsure else "")
     text = f"Prediction: {shown.digit}, {charts.spoken_percent(shown.confidence)} confident."
     if shown.unsure:
         runner_up = shown.top(2)[1][0]
@@ -120,8 +124,7 @@ def answer(shown: reading.Reading) -> None:
                   delta_color="off", delta_arrow="off")
     slot = st.empty()  # always present, so what follows keeps its place while the user draws
     if shown.whole_number and shown.unsure:
-        unsure = [str(i + 1) for i, d in enumerate(shown.digits) if d.unsure]
-        slot.warning(f"Not sure about digit {', '.join(unsure)} (orange boxes).", icon=":material/help:")
+        slot.warning(f"Not sure about digit {unsure_places(shown)} (orange boxes).", icon=":material/help:")
     elif shown.unsure:
         runner_up, runner_probability = shown.top(2)[1]
         slot.warning(f"Not sure: this could also be **{reading.a_digit(runner_up)}** ({runner_probability:.0%}). "
