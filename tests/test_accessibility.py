@@ -17,14 +17,9 @@ SIZES = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    kept = tmp_path_factory.mktemp("collection") / "collection.sqlite"
-    with server.streamlit_server(log_path=server.SCREENSHOTS.parent / "streamlit_a11y.log",
-                                 extra_env={"MNIST_APP_COLLECTION": str(kept)}) as base:
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
-            yield base, browser
-            browser.close()
+    """The dashboard's address and a browser, for every test of this module (with a collection of its own)."""
+    with server.dashboard_and_browser(tmp_path_factory.mktemp("collection"), "streamlit_a11y.log") as shared:
+        yield shared
 
 
 def visit(page, base, path) -> None:

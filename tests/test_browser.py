@@ -17,14 +17,8 @@ playwright_api = server.browser_tests()
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The dashboard's address and a browser, for every test of this module (with a collection of its own)."""
-    server.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    kept = tmp_path_factory.mktemp("collection") / "collection.sqlite"
-    with server.streamlit_server(log_path=server.SCREENSHOTS.parent / "streamlit.log",
-                                 extra_env={"MNIST_APP_COLLECTION": str(kept)}) as base:
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS)
-            yield base, browser
-            browser.close()
+    with server.dashboard_and_browser(tmp_path_factory.mktemp("collection"), "streamlit.log") as shared:
+        yield shared
 
 
 @pytest.fixture(scope="module")
@@ -485,20 +479,27 @@ GAP_UNDER_THE_TITLE = """() => {  // from the title's text to the first line of 
 }"""
 
 
-@pytest.mark.parametrize("width", [390, 1440])
-def test_no_page_leaves_a_gap_under_its_title(served, width):
-    """What follows a page's title starts right under it: issue 21, defect 4 reported ~50 px on Home (16 px today)."""
+def on_every_page(served, width: int, script: str, settle_ms: int = 0) -> dict:
+    """{page: what `script` finds on it}, every page opened in turn at `width` px."""
     base, browser = served
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        gaps = {}
+        found = {}
         for path in server.PAGES:
             open_page(page, base, path)
-            gaps[path or "Home"] = page.evaluate(GAP_UNDER_THE_TITLE)
-        assert all(0 <= gap <= 28 for gap in gaps.values()), gaps
+            page.wait_for_timeout(settle_ms)
+            found[path or "Home"] = page.evaluate(script)
+        return found
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_no_page_leaves_a_gap_under_its_title(served, width):
+    """What follows a page's title starts right under it: issue 21, defect 4 reported ~50 px on Home (16 px today)."""
+    gaps = on_every_page(served, width, GAP_UNDER_THE_TITLE)
+    assert all(0 <= gap <= 28 for gap in gaps.values()), gaps
 
 
 CUT_WITH_AN_ELLIPSIS = """() => [...document.querySelectorAll("[data-testid='stMain'] *")]
@@ -511,19 +512,9 @@ CUT_WITH_AN_ELLIPSIS = """() => [...document.querySelectorAll("[data-testid='stM
 def test_no_words_are_cut_short_with_an_ellipsis(served, width):
     """Labels, deltas and captions are whole on every page: issue 21, defects 3, 4 and 6 (the Evaluation page's
     temperature method was cut at every width, "Test accuracy (whole model)" on a phone)."""
-    base, browser = served
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
-        cut = {}
-        for path in server.PAGES:
-            open_page(page, base, path)
-            page.wait_for_timeout(300)
-            if found := page.evaluate(CUT_WITH_AN_ELLIPSIS):
-                cut[path or "Home"] = found
-        assert not cut, cut
-    finally:
-        context.close()
+    cut = {path: found for path, found in on_every_page(served, width, CUT_WITH_AN_ELLIPSIS, settle_ms=300).items()
+           if found}
+    assert not cut, cut
 
 
 LOOK_INSIDE_FOUND = """() => ({

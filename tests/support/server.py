@@ -61,6 +61,21 @@ def streamlit_server(extra_env=None, log_path=None, port=None, args=()):
         log.close()
 
 
+@contextlib.contextmanager
+def dashboard_and_browser(folder, log_name: str = "streamlit.log"):
+    """(the address of a fresh dashboard with a collection of its own in `folder`, a launched Chromium): what a
+    browser test module shares between its tests. Both are stopped afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    kept = Path(folder) / "collection.sqlite"
+    with streamlit_server(log_path=SCREENSHOTS.parent / log_name, extra_env={"MNIST_APP_COLLECTION": str(kept)}) \
+            as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield base, browser
+        browser.close()
+
+
 def stop(process: subprocess.Popen, timeout: float = 15) -> None:
     """Stop a process started in a session of its own, and everything it started (SIGTERM, then SIGKILL)."""
     cluster.stop_group(process, timeout)
