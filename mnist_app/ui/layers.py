@@ -142,5 +142,8 @@ def sweep(values, probabilities: np.ndarray, *, title: str, unit: str, now: floa
     )
     rule = alt.Chart(pd.DataFrame({title: [float(now)]})).mark_rule(strokeDash=[4, 3], color="#868e96").encode(
         x=f"{title}:Q")
-    return (lines + rule).properties(height=240, description=words)
+    # The plot area is 200 px tall, with the legend and the axes around it (as the training curves: left to
+    # Streamlit's default, the legend's two rows took most of the height and left the lines ~45 px).
+    return (lines + rule).properties(height=200, description=words,
+                                     autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
