@@ -35,6 +35,7 @@ from mnist_app.measure import robustness
 from mnist_app.network import inference
 from mnist_app.network.recipe import Recipe
 from mnist_app.store import data
+from mnist_app.store import results as results_files
 from mnist_app.training import train
 from mnist_app.ui import charts
 
@@ -182,10 +183,14 @@ def main() -> int:
     test_images = preprocess.normalize_mnist(mnist.x_test)
     pngs = [png_bytes(d) for d in mnist.x_test[: 300 if args.quick else 1000]]
 
-    print("Measuring… (the committed model:", config.model_path().name, f"{predictor.parameters:,} parameters)")
+    summary = results_files.load_model_summary() or {}
+    print("Measuring… (the committed model:", config.model_path().name, f"{predictor.parameters:,} parameters,",
+          f"{summary.get('mflop')} MFLOP per image, counted in its ONNX graph at export)")
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "tensorflow": __import__("tensorflow").__version__,
                            "onnxruntime": __import__("onnxruntime").__version__},
+               "model": {"parameters": predictor.parameters, "mflop": summary.get("mflop"),
+                         "networks": summary.get("networks")},
                "single_image": bench_single(predictor, keras_model, pngs, args.quick)}
     results["batch_10k"] = bench_batch(predictor, keras_model, test_images, repeats=2 if args.quick else 5)
     results["preprocess"] = bench_preprocess(mnist.x_test)
