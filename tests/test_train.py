@@ -38,10 +38,11 @@ def test_the_distillation_loss_is_hintons():
     hard = np.eye(10, dtype=np.float32)[[1, 2, 3, 4]]
     temperature = 4.0
     soft = train.softened(teacher, temperature)
+    soft = np.asarray(soft)
     assert np.allclose(soft.sum(axis=1), 1) and soft.max() < teacher.max()  # softer than the teacher
     wanted = np.concatenate([hard, soft], axis=1)
     loss = np.asarray(train.distillation_loss(temperature, 0.3)(wanted, student))
-    student_soft = train.softened(student, temperature)
+    student_soft = np.asarray(train.softened(student, temperature))
     expected = 0.3 * -np.sum(hard * np.log(student), axis=1) \
         + 0.7 * temperature ** 2 * -np.sum(soft * np.log(student_soft), axis=1)
     assert np.allclose(loss, expected, rtol=1e-4)
@@ -61,3 +62,26 @@ def test_a_distilled_student_is_trained_from_the_committed_teacher(tmp_path):
     assert metrics["distilled_from"] == {"teacher": results.file_sha256(config.model_path())[:12],
                                          "temperature": 4.0, "hard_weight": 0.3}
     assert metrics["ensemble"] == 1 and metrics["ema"] is True and metrics["test_accuracy"] > 0.5
+
+
+
+def test_the_teacher_answers_for_the_very_pictures_the_student_is_shown():
+    """Consistent teaching: each batch's soft targets are the teacher's answers for that batch as augmented, not
+    for the plain images (a teacher that read the plain ones would describe pictures the student never sees)."""
+    import tensorflow as tf
+
+    from mnist_app.training import train
+
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 28, 28, 1)).astype(np.float32)
+    labels = rng.integers(0, 10, 64)
+
+    def teacher(batch):  # an answer that depends on the pixels: each image's ink, in all ten columns
+        return tf.repeat(tf.reduce_sum(batch, axis=[1, 2]), 10, axis=1)
+
+    plain_answers = np.asarray(teacher(images))[:, 0]
+    for shown, wanted, _ in train.make_dataset(images, labels, 16, seed=3, augmented=True, teacher=teacher):
+        assert wanted.shape == (16, 20)
+        assert np.allclose(wanted[:, 10:], teacher(shown), rtol=1e-5)
+        # the pictures were warped, so no soft target is a plain picture's answer
+        assert not np.isclose(np.asarray(wanted[:, 10])[:, None], plain_answers[None, :], rtol=1e-6).any()

@@ -97,17 +97,21 @@ def targets(labels: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmented: bool,
-                 negative_weight: float = 1.0, soft: np.ndarray | None = None) -> tf.data.Dataset:
+                 negative_weight: float = 1.0, teacher: Callable | None = None) -> tf.data.Dataset:
     """A shuffled, batched tf.data pipeline of (images, targets, weights), augmented per batch on the fly. With a
-    teacher's softened probabilities (`soft`), each target is the true one followed by the teacher's (N, 20)."""
+    `teacher` (a batch of images -> its softened probabilities), each target is the true one followed by the
+    teacher's answer for the very images the student sees, augmented alike: a teacher that answered for the plain
+    images would be telling the student about pictures it is not shown (Beyer et al. 2022, "consistent" teaching)."""
     weights = np.where(np.asarray(y) >= 0, 1.0, negative_weight).astype(np.float32)
-    wanted = targets(y) if soft is None else np.concatenate([targets(y), soft], axis=1)
-    dataset = tf.data.Dataset.from_tensor_slices((x, wanted, weights))
+    dataset = tf.data.Dataset.from_tensor_slices((x, targets(y), weights))
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augmented:
         generator = tf.random.Generator.from_seed(seed)
         dataset = dataset.map(lambda images, wanted, weight: (augment.augment_batch(images, generator), wanted, weight),
                               num_parallel_calls=1)
+    if teacher is not None:
+        dataset = dataset.map(lambda images, wanted, weight: (images, tf.concat([wanted, teacher(images)], axis=1),
+                                                              weight))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -123,12 +127,21 @@ def digit_accuracy(wanted, predicted):
 digit_accuracy.__name__ = "accuracy"  # the name history.json and the pages know
 
 
-def softened(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """A teacher's probabilities at a temperature: softmax(log p / T), the dark knowledge made visible."""
-    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    scaled = np.exp(logits)
-    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+def softened(probabilities, temperature: float):
+    """A teacher's probabilities at a temperature: softmax(log p / T), the dark knowledge made visible (arrays or
+    tensors alike)."""
+    logits = keras.ops.log(keras.ops.clip(keras.ops.cast(probabilities, "float32"), 1e-12, 1.0)) / temperature
+    return keras.ops.softmax(logits, axis=-1)
+
+
+def teaching(teacher: keras.Model, temperature: float) -> Callable:
+    """The teacher as the student's targets: a batch of images -> its probabilities, softened; never trained."""
+    teacher.trainable = False
+
+    def teach(images):
+        return softened(teacher(images, training=False), temperature)
+
+    return teach
 
 
 def distillation_loss(temperature: float, hard_weight: float):
@@ -216,10 +229,9 @@ class Progress(keras.callbacks.Callback):
 
 def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, seed, learning_rate, augmented,
                   verbose, test_set=None, callbacks=(), negative_weight=1.0, start_from: keras.Model | None = None,
-                  soft: tuple[np.ndarray, np.ndarray] | None = None, loss="categorical_crossentropy",
-                  ema: bool = False):
+                  teacher: Callable | None = None, loss="categorical_crossentropy", ema: bool = False):
     """Train one network (a new one, or `start_from`) with Adam and a one-cycle (warm-up + cosine) schedule;
-    return it and its epochs. `soft`: a teacher's softened probabilities on (x_train, x_val), with its `loss`."""
+    return it and its epochs. `teacher`: see `teaching`; its softened answers follow the true targets, for `loss`."""
     keras.utils.set_random_seed(seed)
     network = start_from if start_from is not None else networks.build_model(arch)
     steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
@@ -237,9 +249,11 @@ def train_network(arch, x_train, y_train, x_val, y_val, *, epochs, batch_size, s
     recorder = EpochRecorder(test_set)
     # Keras warns that fit's shuffle flag is ignored for a tf.data input; the dataset shuffles itself.
     warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed")
-    validation = targets(y_val) if soft is None else np.concatenate([targets(y_val), soft[1]], axis=1)
-    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented, negative_weight,
-                             None if soft is None else soft[0]),
+    validation = targets(y_val)
+    if teacher is not None:
+        answers = [np.asarray(teacher(x_val[start:start + 1000])) for start in range(0, len(x_val), 1000)]
+        validation = np.concatenate([validation, np.concatenate(answers)], axis=1)
+    network.fit(make_dataset(x_train, y_train, batch_size, seed, augmented, negative_weight, teacher),
                 validation_data=(x_val, validation), epochs=epochs, callbacks=[recorder, *callbacks],
                 verbose=verbose)
     return network, recorder.epochs
@@ -263,14 +277,12 @@ def fit(recipe: Recipe, training: TrainingData, log: Callable[[str], None] = pri
     if recipe.distill:
         teacher = keras.models.load_model(config.model_path(recipe.teacher), compile=False)
         log(f"Distilling the teacher ({teacher.count_params():,} parameters) into one {recipe.arch} network: its "
-            f"probabilities on the {len(training.x_train)} training images at temperature {recipe.temperature}, "
-            f"true labels weighing {recipe.hard_weight}.")
-        soft = tuple(softened(export.keras_reference(teacher, images), recipe.temperature)
-                     for images in (training.x_train, training.x_val))
-        del teacher
+            f"probabilities on every training batch, augmented as the student sees it, at temperature "
+            f"{recipe.temperature}, true labels weighing {recipe.hard_weight}.")
         network, epochs = train_network(recipe.arch, training.x_train, training.y_train, training.x_val,
                                         training.y_val, seed=recipe.seed, learning_rate=recipe.learning_rate,
-                                        soft=soft, loss=distillation_loss(recipe.temperature, recipe.hard_weight),
+                                        teacher=teaching(teacher, recipe.temperature),
+                                        loss=distillation_loss(recipe.temperature, recipe.hard_weight),
                                         ema=recipe.ema, **common)
         return network, [{"name": f"the student (seed {recipe.seed})", "seed": recipe.seed, "epochs": epochs}]
     log(f"Training {recipe.ensemble} x {recipe.arch} on {len(training.x_train)} images, "
