@@ -65,6 +65,18 @@ def test_flops_are_counted_in_the_onnx_graph_as_two_per_multiply_add():
     assert results.load_model_summary()["mflop"] == round(3 * 2 * (convolutions + dense) / 1e6, 2)
 
 
+
+def test_the_served_graph_has_batch_normalisation_folded_into_its_convolutions():
+    """Reading pays for no normalisation of its own: the export folds each BatchNormalization into the convolution
+    before it (scale into the weights, shift into the bias)."""
+    import onnx
+
+    graph = onnx.load(str(config.onnx_path())).graph
+    operations = [node.op_type for node in graph.node]
+    assert "BatchNormalization" not in operations
+    assert operations.count("Conv") == 4 * results.load_model_summary()["networks"]
+
+
 def _subset(mnist, count=600):
     return mnist.x_test[:count], mnist.y_test[:count]  # stand-ins for the training digits: the index's mechanics
 
