@@ -157,6 +157,26 @@ def bench_training(mnist, epochs: int = 2, subset: int = 10_000) -> dict:
             "images_per_s": round(subset / steady), "full_epoch_estimate_s": round(steady * 55_000 / subset, 1)}
 
 
+def bench_fine_tune(mnist, folders: dict[str, Path], epochs: int = 4, subset: int = 10_000) -> dict:
+    """Fine-tuning as the Train page runs it (`train --fine-tune`: the model's own networks, at a tenth of the
+    learning rate), s/epoch on `subset` images (the median of the epochs after the first, which also builds the
+    graph), for each model folder that exists (the committed one; a student)."""
+    x = preprocess.normalize_mnist(mnist.x_train[:subset])
+    y = mnist.y_train[:subset].astype(np.int64)
+    x_val, y_val = preprocess.normalize_mnist(mnist.x_train[-2000:]), mnist.y_train[-2000:].astype(np.int64)
+    figures = {}
+    for name, folder in folders.items():
+        if not config.model_path(folder).is_file():
+            continue
+        model = keras.models.load_model(config.model_path(folder), compile=False)
+        _, records = train.train_network("default", x, y, x_val, y_val, epochs=epochs, batch_size=128, seed=1,
+                                         learning_rate=Recipe().learning_rate / 10, augmented=True, verbose=0,
+                                         start_from=model)
+        steady = round(float(np.median([record["seconds"] for record in records[1:]])), 2)
+        figures[name] = {"steady_epoch_s": steady, "full_epoch_estimate_s": round(steady * 105_000 / subset, 1)}
+    return figures
+
+
 def bench_stroke(predictor, digits: np.ndarray) -> dict:
     """What one stroke costs the server: the canvas' PNG data URL decoded (as CanvasResult does), read, and
     the pictures the Draw page shows made."""
@@ -196,6 +216,8 @@ def main() -> int:
     results["preprocess"] = bench_preprocess(mnist.x_test)
     results["load"] = bench_load()
     results["training"] = None if args.quick else bench_training(mnist)
+    results["fine_tune"] = None if args.quick else bench_fine_tune(
+        mnist, {"committed model": config.MODELS_DIR, "student (seed 1)": config.MODELS_DIR / "student-seed1"})
     results["draw_stroke"] = bench_stroke(predictor, mnist.x_test)
     results["targets"] = TARGETS
     results["targets_met"] = {
@@ -240,6 +262,10 @@ def format_table(r: dict) -> str:
         lines.append(f"{'5. training, default recipe, s/epoch on 10,000 images':<58} "
                      f"{t['steady_epoch_s']:>15.1f} s ({t['images_per_s']:,} img/s; "
                      f"full 55k epoch ~{t['full_epoch_estimate_s']:.0f} s)")
+        for name, figures in (r.get("fine_tune") or {}).items():
+            lines.append(f"{'   fine-tuning the ' + name + ', s/epoch on 10,000':<58} "
+                         f"{figures['steady_epoch_s']:>15.1f} s (a Train-page epoch of ~105k images "
+                         f"~{figures['full_epoch_estimate_s']:.0f} s)")
     else:
         lines.append(f"{'5. training':<58} {'skipped (--quick)':>28}")
     lines.append(f"{'6. Draw page, one stroke server-side p50 / p99':<58} "

@@ -8,8 +8,8 @@ accuracy with final weights (metrics.json: no epoch is picked on the test set), 
 robustness set (200 per style), non-digits answered "no digit" or "not sure" on the test negatives (100 per kind),
 the share of MNIST test digits turned down, and the calibration error on MNIST test after temperature scaling.
 Then the students' mean and spread, and each bar of issue 19: MNIST >= 99.65 %, every style within 0.5 pt of the
-ensemble's, non-digits >= 97 % handled with <= 0.5 % of the MNIST test digits turned down, calibration no worse (with a paired
-bootstrap interval for each student's calibration gap, to tell a real one from the test set's noise).
+ensemble's, non-digits >= 97 % handled with <= 0.5 % of the MNIST test digits turned down, calibration no worse
+(with a paired bootstrap interval for each student's calibration gap, to tell a real one from the test set's noise).
 """
 
 from __future__ import annotations
@@ -30,27 +30,32 @@ NEGATIVES_PER = 100
 BOOTSTRAP_ROUNDS = 2000
 
 
-def calibrated_test_answers(folder: Path) -> np.ndarray:
-    """The model's probabilities on the 10,000 test digits (its stored test report) at its own temperature, as
-    the predictor answers."""
-    report = results.load_test_report(folder)
-    if report is None:
-        raise SystemExit(f"{folder}: no current test report (test_predictions.npz); retrain or re-export it")
-    return calibration.apply_temperature(report.probabilities,
-                                         results.load_metrics(folder)["calibration"]["temperature"])
+def test_calibration_inputs(folder: Path, items: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's answers on the MNIST test digits read through the reading path, at its own temperature; which of
+    them it answers (not turned down by its threshold): what metrics.json's test ECE is measured on; and their
+    labels (the same for every model: preprocessing does not depend on it)."""
+    metrics = results.load_metrics(folder)
+    mnist = decision.mix_of(inference.Predictor(folder), items)
+    calibrated = calibration.apply_temperature(mnist.probabilities, metrics["calibration"]["temperature"])
+    return calibrated, mnist.probabilities.max(axis=1) >= metrics["decision"]["reject_below"], mnist.labels
 
 
-def ece_difference(student: np.ndarray, ensemble: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+def ece_difference(student: tuple, ensemble: tuple, labels: np.ndarray, seed: int = 0) -> dict:
     """The student's test ECE minus the ensemble's, and a 95 % interval for it from a paired bootstrap over the
     test digits (the same digits drawn for both): how much of a gap the 10,000 digits can tell from none."""
+    def ece(answers, pick):
+        calibrated, answered, _ = answers
+        pick = pick[answered[pick]]
+        return calibration.expected_calibration_error(calibrated[pick], labels[pick])
+
     def gap(pick):
-        return (calibration.expected_calibration_error(student[pick], labels[pick])
-                - calibration.expected_calibration_error(ensemble[pick], labels[pick]))
+        return ece(student, pick) - ece(ensemble, pick)
 
     rng = np.random.default_rng(seed)
     gaps = [gap(rng.integers(0, len(labels), len(labels))) for _ in range(BOOTSTRAP_ROUNDS)]
     low, high = np.percentile(gaps, [2.5, 97.5])
-    return {"difference": round(gap(np.arange(len(labels))), 5), "interval_95": [round(low, 5), round(high, 5)]}
+    return {"difference": round(gap(np.arange(len(labels))), 5),
+            "interval_95": [round(float(low), 5), round(float(high), 5)]}
 
 
 def figures(folder: Path, test: data.TestSet, cases, readings_of, negative_items) -> dict:
@@ -85,10 +90,10 @@ def main(folders: list[str]) -> int:
                     "max": round(float(values.max()), 5), "std": round(float(values.std(ddof=1)), 5)
                     if len(values) > 1 else None}
 
-        labels = np.asarray(test.y_test)
-        answers = calibrated_test_answers(config.MODELS_DIR)
-        report["test_ece_difference"] = {s["folder"]: ece_difference(calibrated_test_answers(Path(s["folder"])),
-                                                                     answers, labels) for s in students}
+        items = decision.mnist_items(test.x_test, test.y_test)
+        answers = test_calibration_inputs(config.MODELS_DIR, items)
+        report["test_ece_difference"] = {s["folder"]: ece_difference(
+            test_calibration_inputs(Path(s["folder"]), items), answers, answers[2]) for s in students}
         report["students_mean"] = {key: spread([s[key] for s in students])
                                    for key in ("mnist_test_accuracy", "non_digits_handled", "mnist_turned_down",
                                                "test_ece")}

@@ -76,7 +76,8 @@ def mix_of(predictor, named: list[tuple[str, int, object]]) -> Mix:
     return Mix(probabilities, np.asarray(labels, np.int64), np.asarray(groups), refused, sizes, digit_groups)
 
 
-def _mnist_items(images: np.ndarray, labels: np.ndarray) -> list:
+def mnist_items(images: np.ndarray, labels: np.ndarray) -> list:
+    """MNIST digits as (group, label, source) items for `mix_of`."""
     return [("mnist", int(label), image) for image, label in zip(images, labels)]
 
 
@@ -87,7 +88,7 @@ def validation_mix(predictor, per_style: int = 150, per_kind: int = 100, digits:
     x_val, y_val = x_val[:digits], y_val[:digits]
     styles = robustness.build_cases(x_val, y_val, per_style=per_style, seed=VALIDATION_STYLE_SEED)
     others = negatives.build(per_kind, VALIDATION_NEGATIVE_SEED, negatives.training_fonts())
-    items = (_mnist_items(x_val, y_val) + [(case.style, case.label, case.payload) for case in styles]
+    items = (mnist_items(x_val, y_val) + [(case.style, case.label, case.payload) for case in styles]
              + [(item.kind, -1, item.payload) for item in others])
     return mix_of(predictor, items)
 
@@ -96,7 +97,7 @@ def test_mix(predictor, per_style: int = 200, digits: int = 10_000) -> Mix:
     """MNIST test digits and the user-style test set, for the reported figures (never for choosing)."""
     test_set = data.load_test_set()
     cases = robustness.build_cases(test_set.x_test, test_set.y_test, per_style=per_style)
-    return mix_of(predictor, _mnist_items(test_set.x_test[:digits], test_set.y_test[:digits])
+    return mix_of(predictor, mnist_items(test_set.x_test[:digits], test_set.y_test[:digits])
                 + [(case.style, case.label, case.payload) for case in cases])
 
 
