@@ -145,11 +145,14 @@ def bench_load() -> dict:
     return results
 
 
+def _training_subset(mnist, subset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first `subset` training digits and the last 2,000 to validate on, as the networks take them."""
+    return (preprocess.normalize_mnist(mnist.x_train[:subset]), mnist.y_train[:subset].astype(np.int64),
+            preprocess.normalize_mnist(mnist.x_train[-2000:]), mnist.y_train[-2000:].astype(np.int64))
+
+
 def bench_training(mnist, epochs: int = 2, subset: int = 10_000) -> dict:
-    x = preprocess.normalize_mnist(mnist.x_train[:subset])
-    y = mnist.y_train[:subset].astype(np.int64)
-    x_val = preprocess.normalize_mnist(mnist.x_train[-2000:])
-    y_val = mnist.y_train[-2000:].astype(np.int64)
+    x, y, x_val, y_val = _training_subset(mnist, subset)
     _, records = train.train_network("default", x, y, x_val, y_val, epochs=epochs, batch_size=128, seed=1,
                                      learning_rate=Recipe().learning_rate, augmented=True, verbose=0)
     steady = records[-1]["seconds"]  # the first epoch also pays for tracing and compilation
@@ -161,9 +164,7 @@ def bench_fine_tune(mnist, folders: dict[str, Path], epochs: int = 4, subset: in
     """Fine-tuning as the Train page runs it (`train --fine-tune`: the model's own networks, at a tenth of the
     learning rate), s/epoch on `subset` images (the median of the epochs after the first, which also builds the
     graph), for each model folder that exists (the committed one; a student)."""
-    x = preprocess.normalize_mnist(mnist.x_train[:subset])
-    y = mnist.y_train[:subset].astype(np.int64)
-    x_val, y_val = preprocess.normalize_mnist(mnist.x_train[-2000:]), mnist.y_train[-2000:].astype(np.int64)
+    x, y, x_val, y_val = _training_subset(mnist, subset)
     figures = {}
     for name, folder in folders.items():
         if not config.model_path(folder).is_file():

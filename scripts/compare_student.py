@@ -30,19 +30,22 @@ NEGATIVES_PER = 100
 BOOTSTRAP_ROUNDS = 2000
 
 
-def test_calibration_inputs(folder: Path, items: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def test_calibration_inputs(folder: Path, predictor, items: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model's answers on the MNIST test digits read through the reading path, at its own temperature; which of
     them it answers (not turned down by its threshold): what metrics.json's test ECE is measured on; and their
     labels (the same for every model: preprocessing does not depend on it)."""
     metrics = results.load_metrics(folder)
-    mnist = decision.mix_of(inference.Predictor(folder), items)
+    mnist = decision.mix_of(predictor, items)
     calibrated = calibration.apply_temperature(mnist.probabilities, metrics["calibration"]["temperature"])
     return calibrated, mnist.probabilities.max(axis=1) >= metrics["decision"]["reject_below"], mnist.labels
 
 
-def ece_difference(student: tuple, ensemble: tuple, labels: np.ndarray, seed: int = 0) -> dict:
-    """The student's test ECE minus the ensemble's, and a 95 % interval for it from a paired bootstrap over the
-    test digits (the same digits drawn for both): how much of a gap the 10,000 digits can tell from none."""
+def ece_difference(student: tuple, ensemble: tuple, seed: int = 0) -> dict:
+    """The student's test ECE minus the ensemble's (each as `test_calibration_inputs` gives it), and a 95 % interval
+    for it from a paired bootstrap over the test digits (the same digits drawn for both): how much of a gap the
+    10,000 digits can tell from none."""
+    labels = ensemble[2]
+
     def ece(answers, pick):
         calibrated, answered, _ = answers
         pick = pick[answered[pick]]
@@ -58,9 +61,8 @@ def ece_difference(student: tuple, ensemble: tuple, labels: np.ndarray, seed: in
             "interval_95": [round(float(low), 5), round(float(high), 5)]}
 
 
-def figures(folder: Path, test: data.TestSet, cases, readings_of, negative_items) -> dict:
+def figures(folder: Path, predictor, cases, readings_of, negative_items) -> dict:
     metrics, summary = results.load_metrics(folder) or {}, results.load_model_summary(folder) or {}
-    predictor = inference.Predictor(folder)
     styles = robustness.figures(cases, readings_of(predictor), predictor)
     handled = negatives.measure(negative_items, predictor)
     total = sum(row["images"] for row in handled.values())
@@ -79,8 +81,9 @@ def main(folders: list[str]) -> int:
     test = data.load_test_set()
     cases = robustness.build_cases(test.x_test, test.y_test, per_style=STYLES_PER)
     negative_items = negatives.build(NEGATIVES_PER, decision.TEST_NEGATIVE_SEED, robustness.available_fonts())
-    rows = [figures(Path(folder), test, cases, lambda p: robustness.read_cases(cases, p), negative_items)
-            for folder in [str(config.MODELS_DIR), *folders]]
+    predictors = {folder: inference.Predictor(folder) for folder in [config.MODELS_DIR, *map(Path, folders)]}
+    rows = [figures(folder, predictor, cases, lambda p: robustness.read_cases(cases, p), negative_items)
+            for folder, predictor in predictors.items()]
     ensemble, students = rows[0], rows[1:]
     report = {"ensemble": ensemble, "students": students}
     if students:
@@ -91,9 +94,10 @@ def main(folders: list[str]) -> int:
                     if len(values) > 1 else None}
 
         items = decision.mnist_items(test.x_test, test.y_test)
-        answers = test_calibration_inputs(config.MODELS_DIR, items)
-        report["test_ece_difference"] = {s["folder"]: ece_difference(
-            test_calibration_inputs(Path(s["folder"]), items), answers, answers[2]) for s in students}
+        answers = {folder: test_calibration_inputs(folder, predictor, items)
+                   for folder, predictor in predictors.items()}
+        report["test_ece_difference"] = {str(folder): ece_difference(answers[folder], answers[config.MODELS_DIR])
+                                         for folder in list(predictors)[1:]}
         report["students_mean"] = {key: spread([s[key] for s in students])
                                    for key in ("mnist_test_accuracy", "non_digits_handled", "mnist_turned_down",
                                                "test_ece")}

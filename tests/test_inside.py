@@ -65,7 +65,6 @@ def test_flops_are_counted_in_the_onnx_graph_as_two_per_multiply_add():
     assert results.load_model_summary()["mflop"] == round(3 * 2 * (convolutions + dense) / 1e6, 2)
 
 
-
 def test_the_served_graph_has_batch_normalisation_folded_into_its_convolutions():
     """Reading pays for no normalisation of its own: the export folds each BatchNormalization into the convolution
     before it (scale into the weights, shift into the bias)."""

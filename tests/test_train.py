@@ -37,8 +37,7 @@ def test_the_distillation_loss_is_hintons():
     teacher = rng.dirichlet(np.ones(10) * 0.3, size=4).astype(np.float32)
     hard = np.eye(10, dtype=np.float32)[[1, 2, 3, 4]]
     temperature = 4.0
-    soft = train.softened(teacher, temperature)
-    soft = np.asarray(soft)
+    soft = np.asarray(train.softened(teacher, temperature))
     assert np.allclose(soft.sum(axis=1), 1) and soft.max() < teacher.max()  # softer than the teacher
     wanted = np.concatenate([hard, soft], axis=1)
     loss = np.asarray(train.distillation_loss(temperature, 0.3)(wanted, student))
@@ -62,7 +61,6 @@ def test_a_distilled_student_is_trained_from_the_committed_teacher(tmp_path):
     assert metrics["distilled_from"] == {"teacher": results.file_sha256(config.model_path())[:12],
                                          "temperature": 4.0, "hard_weight": 0.3}
     assert metrics["ensemble"] == 1 and metrics["ema"] is True and metrics["test_accuracy"] > 0.5
-
 
 
 def test_the_teacher_answers_for_the_very_pictures_the_student_is_shown():
