@@ -3,11 +3,14 @@
 The strokes' connected pieces, labelled once by `mnist_app.images.preprocess.find_strokes`, are grouped: pieces of
 one broken digit (a 5's detached top bar, a 4 drawn in two strokes) are merged when they overlap horizontally,
 are small and close, or sit one above the other. A piece wider than most digits may be several touching digits:
-candidate cuts go down through it where its columns hold little ink or where evenly wide digits would meet,
-crossing few strokes. The pieces and the parts between cuts are the *atoms* of a `Lattice`: every run of atoms
-that could be one digit is a candidate, the classifier reads all of them in one batch, and the reading kept is
-the run of candidates across the whole number with the highest total log-probability, less what its cuts cost
-and with a prior on each digit's width from the number's own digit height (`Lattice.best_path`).
+candidate cuts go down through it where its columns hold little ink, where evenly wide digits would meet and every
+CUT_GRID of the digit height across it, crossing few strokes. The pieces and the parts between cuts are the *atoms*
+of a `Lattice`: every run of atoms that could be one digit is a candidate, the classifier reads all of them in one
+batch, and the reading kept is the run of candidates across the whole number with the highest total score
+(`Lattice.best_path`). A candidate's score weighs what the network says of it (the log-probability of its likeliest
+digit, and by how much that digit beats the runner-up) against its shape in the number (its width, its height and
+how far it sits off the number's middle line, against the number's own digit height) and what its cuts cost; the
+weights (WEIGHTS) are fitted on written numbers by `scripts/fit_segmentation.py`.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ MERGE_OVERLAP = 0.5  # horizontal overlap, as a share of the narrower piece, tha
 SMALL_PIECE = 0.4  # a piece shorter than this share of the typical digit height ...
 SMALL_GAP = 0.25  # ... and closer than this share of it to a digit belongs to that digit
 STACKED_PIECE = 0.8  # two pieces both shorter than this share, one above the other, are one broken digit
-SPLIT_WIDTH = 0.9  # a piece wider than this share of the number's digit height may be several touching digits ...
+SPLIT_WIDTH = 0.6  # a piece wider than this share of the number's digit height may be several touching digits ...
 MAX_CUT_STROKES = 4.5  # ... cut along a path that crosses no more ink than this many strokes' width ...
 MAX_CUT_RUNS = 4  # ... in at most this many separate strokes
-CUT_COST = 0.45  # log-probability a reading pays for a cut through one stroke ...
-EXTRA_STROKE = 0.25  # ... and for each more stroke it cuts through (see Lattice.scores)
+WIDE_PIECE = 0.9  # a cut in a piece no wider than this share is a feature of its own: such a piece is most often
+# one digit, a 1 joined to its neighbour less often
 MIN_PART = 0.15  # no cut nearer than this share of the digit height to a piece's end or to another cut
-MAX_CUTS = 6  # per piece, and no more than one per CUT_SPACING of the digit height across it
-CUT_SPACING = 0.45
+MAX_CUTS = 10  # per piece, and no more than one per CUT_SPACING of the digit height across it
+CUT_SPACING = 0.3
+CUT_GRID = 0.15  # cuts are also tried every this share of the digit height across a piece (4 meeting 9 at a bar)
 PATH_REACH = 0.015  # a cut's path strays at most this share of the digit height from where it starts
 TYPICAL_WIDTH = 0.7  # of the digit height: where no column is thin, cuts are also tried where such digits meet
 MAX_DIGIT_WIDTH = 1.3  # a candidate of several atoms wider than this share of the digit height is not one digit
@@ -39,12 +43,15 @@ MAX_ATOMS = 6  # atoms in one candidate digit (a whole piece may have more)
 SLIVER = 0.12  # in a cut-out part, ink smaller than this share of its largest piece is a neighbour's sliver
 WIDEST_DIGIT = 0.95  # width / height: the widest single digits (a round 0) ...
 NARROWEST_DIGIT = 0.1  # ... and the narrowest (a 1 is about 0.2)
-MARGIN_WEIGHT = 1.0  # a candidate whose two likeliest digits are close loses up to this (see Lattice.scores)
 MARGIN_CAP = 12.0  # log-odds between the two likeliest digits beyond which a candidate loses nothing
 FRAGMENT = 0.45  # an atom smaller than this share of the digit height either way may be left out ...
 SKIP_SCORE = -0.7  # ... at this log-probability
 UNSURE_CUT = 1.4  # log-probability: a reading without this cut or join within a factor of 4 makes it unsure
 MAX_DIGITS = 24
+FEATURES = ("log-probability", "margin", "shape prior", "cut", "more strokes cut", "cut in a narrow piece", "digit",
+            "atoms joined", "shorter", "taller", "off the line")
+# Fitted by `python -m scripts.fit_segmentation` on the written numbers of `numbers.FIT_SEEDS` (2026-12-03).
+WEIGHTS = np.array([1.000, 0.196, 0.189, -0.127, -0.037, -0.094, -0.476, -0.558, -0.187, 0.010, -0.182])
 
 Box = tuple[int, int, int, int]
 
@@ -110,24 +117,37 @@ class Lattice:
     cuts: list[bool]  # per node: True where it is a cut through ink, False between separate pieces
     priors: list[float]  # per candidate: the log-prior of its shape (`shape_prior`)
     runs: list[int]  # per node: how many strokes a cut there crosses (0 between pieces)
+    narrow: list[bool]  # per node: whether it is a cut in a piece no wider than one wide digit (WIDE_PIECE)
+    heights: list[float]  # per candidate: its height, as a share of the number's digit height
+    offsets: list[float]  # per candidate: how far its middle lies off the number's middle line, in digit heights
     skips: list[float]  # per atom: the score of leaving it out (a fragment: a speck, a sliver of a cut), or -inf
 
-    def scores(self, probabilities: np.ndarray) -> np.ndarray:
-        """Each candidate's score: the log of the classifier's probability of its most likely digit, plus the
-        prior of its shape, less up to MARGIN_WEIGHT when the runner-up digit is not far behind, and less the cost
-        of the cut at its right end, if it is one (`cut_cost`: the classifier reads the halves of a 0 cut open
-        about as confidently as two real digits)."""
+    def features(self, probabilities: np.ndarray) -> np.ndarray:
+        """What each candidate's score is made of: one row per candidate, one column per name in FEATURES."""
         top2 = np.maximum(np.sort(probabilities, axis=1)[:, -2:], 1e-9)
-        sure = np.log(top2[:, 1]) + np.asarray(self.priors)
         # How far the likeliest digit stands out from the runner-up (log-odds, counted up to MARGIN_CAP): the
         # network's probability saturates near 1 for real digits and for fragments alike; this does not.
         margin = np.minimum(np.log(top2[:, 1] / top2[:, 0]), MARGIN_CAP) / MARGIN_CAP
-        ends = np.asarray([cut_cost(self.runs[j]) for _, j in self.spans])  # a cut is paid by the digit before it
-        return sure + MARGIN_WEIGHT * (margin - 1.0) - ends
+        ends = [j for _, j in self.spans]  # a cut is paid by the digit before it
+        runs = np.asarray([self.runs[j] for j in ends], dtype=np.float64)
+        cut = (runs > 0).astype(np.float64)
+        narrow = np.asarray([self.narrow[j] for j in ends], dtype=np.float64) * cut
+        joined = np.asarray([j - i - 1 for i, j in self.spans], dtype=np.float64)
+        tall = np.log(self.heights)
+        return np.column_stack([np.log(top2[:, 1]), margin - 1.0, self.priors, cut, np.maximum(runs - 1, 0), narrow,
+                                np.ones(len(ends)), joined, np.square(np.minimum(tall, 0.0)),
+                                np.square(np.maximum(tall, 0.0)), np.square(self.offsets)])
+
+    def scores(self, probabilities: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Each candidate's score: its FEATURES weighted by WEIGHTS (or `weights`). The log-probability's weight
+        is 1, so a score is a log-probability less what the rest costs: a candidate the network is less sure
+        of than of its runner-up, a shape unlike one digit's in this number, a cut (the classifier reads the
+        halves of a 0 cut open about as confidently as two real digits)."""
+        return self.features(probabilities) @ (WEIGHTS if weights is None else weights)
 
     def best_path(self, scores: np.ndarray) -> tuple[list[int], list[bool]]:
         """The candidates (indices) of the most probable reading of the whole number -- the largest sum of the
-        log-probabilities of its digits -- and for each, whether an alternative reading without it comes within
+        scores of its digits -- and for each, whether an alternative reading without it comes within
         UNSURE_CUT (the model is unsure of that cut or join)."""
         best, chosen = self._best(scores)
         unsure = []
@@ -174,21 +194,27 @@ def _path(mask: np.ndarray, box: Box, column: int, reach: int) -> tuple[np.ndarr
     x0, y0, x1, y1 = box
     low, high = max(x0, column - reach), min(x1, column + reach + 1)
     ink = mask[y0:y1, low:high].astype(np.float32)
-    cost = ink + 0.02  # every pixel of the way costs a little: no detours for nothing
-    total = cost[0].copy()
-    moves = np.zeros(ink.shape, dtype=np.int8)
-    for row in range(1, ink.shape[0]):
-        left = np.concatenate(([np.inf], total[:-1]))
-        right = np.concatenate((total[1:], [np.inf]))
-        stacked = np.stack([left, total, right])
-        step = np.argmin(stacked, axis=0)
-        total = stacked[step, np.arange(len(total))] + cost[row]
-        moves[row] = step - 1
+    costs = (ink + 0.02).tolist()  # every pixel of the way costs a little: no detours for nothing
+    # A few columns wide and a digit tall: plain Python lists beat numpy's per-call overhead here by far.
+    total, moves, across = costs[0], [[0] * len(costs[0])], range(len(costs[0]))
+    last = len(costs[0]) - 1
+    for row in costs[1:]:
+        ahead, step = [], []
+        for x in across:
+            best, move = (total[x - 1], -1) if x else (np.inf, -1)
+            if total[x] < best:
+                best, move = total[x], 0
+            if x < last and total[x + 1] < best:
+                best, move = total[x + 1], 1
+            ahead.append(best + row[x])
+            step.append(move)
+        total = ahead
+        moves.append(step)
     x = int(np.argmin(total))
     path = np.empty(ink.shape[0], dtype=np.int32)
     for row in range(ink.shape[0] - 1, -1, -1):
         path[row] = x
-        x += moves[row, x] if row else 0
+        x += moves[row][x]
     crossed = ink[np.arange(ink.shape[0]), path] > 0
     runs = int(np.count_nonzero(crossed[1:] & ~crossed[:-1]) + crossed[0])  # separate strokes crossed
     return path + low, runs, int(crossed.sum())
@@ -209,6 +235,7 @@ def _cuts(mask: np.ndarray, box: Box, height: float, width: float) -> list[tuple
                     if smooth[x] <= smooth[max(0, x - reach): x + reach + 1].min() + 1e-6)
     count = max(2, int(round((x1 - x0) / (TYPICAL_WIDTH * height))))  # where evenly wide digits would meet
     starts += [(float(smooth[x]), x) for x in (int(k * (x1 - x0) / count) for k in range(1, count))]
+    starts += [(float(smooth[x]), x) for x in range(margin, len(columns) - margin, max(1, int(CUT_GRID * height)))]
     chosen: list[int] = []
     paths = []
     most = min(MAX_CUTS, max(1, int(round((x1 - x0) / (CUT_SPACING * height)))) + 1)
@@ -222,12 +249,6 @@ def _cuts(mask: np.ndarray, box: Box, height: float, width: float) -> list[tuple
             chosen.append(x)
             paths.append((path, runs))
     return [found for _, found in sorted(zip(chosen, paths), key=lambda pair: pair[0])]
-
-
-def cut_cost(runs: int) -> float:
-    """What a reading pays for cutting through `runs` strokes: CUT_COST for the first, EXTRA_STROKE for each other
-    (0 where nothing is cut)."""
-    return 0.0 if runs == 0 else CUT_COST + EXTRA_STROKE * (runs - 1)
 
 
 def shape_prior(width: int, height: float) -> float:
@@ -256,6 +277,15 @@ def _cleaned(part: np.ndarray, box: Box) -> np.ndarray:
     return cleaned
 
 
+def _offsets(boxes: list[Box], pieces: list[Box], height: float) -> list[float]:
+    """How far each box's middle lies above or below the number's middle line (fitted through its pieces' middles,
+    so that a climbing or falling number has a sloping line), in digit heights."""
+    xs = np.array([(box[0] + box[2]) / 2 for box in pieces])
+    ys = np.array([(box[1] + box[3]) / 2 for box in pieces])
+    slope, level = np.polyfit(xs, ys, 1) if len(pieces) > 2 and np.ptp(xs) > 0 else (0.0, float(np.median(ys)))
+    return [((box[1] + box[3]) / 2 - (slope * (box[0] + box[2]) / 2 + level)) / height for box in boxes]
+
+
 def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]], Lattice]:
     """Every candidate digit of a whole number as (mask, box) at the working size, and the lattice that says
     which runs of them make up the number."""
@@ -267,13 +297,14 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
     height = float(np.median([box[3] - box[1] for _, box in masks]))  # the number's digit height, not a piece's
     width = preprocess.stroke_width(strokes.mask)
     columns = np.arange(strokes.mask.shape[1])[None, :]
-    atoms, cuts, runs = [], [False], [0]  # atom: (group, its part of the group's mask)
+    atoms, cuts, runs, narrow = [], [False], [0], [False]  # atom: (group, its part of the group's mask)
     for index, (mask, box) in enumerate(masks):
         paths = _cuts(mask, box, height, width)
         if not paths:
             atoms.append((index, mask))
             cuts.append(False)
             runs.append(0)
+            narrow.append(False)
             continue
         x0, y0, x1, y1 = box
         left = np.full(mask.shape[0], x0, dtype=np.int32)
@@ -286,6 +317,7 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
             atoms.append((index, part))
             cuts.append(path is not None)
             runs.append(crossed)
+            narrow.append(path is not None and x1 - x0 <= WIDE_PIECE * height)
             left = right
     found, spans = [], []
     boxes = [preprocess.box_of(part) if part.any() else None for _, part in atoms]
@@ -318,4 +350,5 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
     skips = [SKIP_SCORE if box is not None and max(box[2] - box[0], box[3] - box[1]) < FRAGMENT * height
              else -np.inf for box in boxes]
     return found, Lattice(len(atoms) + 1, spans, cuts, [shape_prior(box[2] - box[0], height) for _, box in found],
-                          runs, skips)
+                          runs, narrow, [max(box[3] - box[1], 1) / height for _, box in found],
+                          _offsets([box for _, box in found], [box for _, box in masks], height), skips)
