@@ -5,7 +5,8 @@
 The process pins itself to one CPU before ONNX Runtime starts, so the time is what one core spends on a number,
 end to end: the encoded picture decoded, its ink and ruled lines found, the candidate digits cut and normalised,
 all of them read in one batch and the most probable reading chosen (`reading.read(number=True)`). The numbers are
-`mnist_app.measure.numbers`'s, on seed 2026 (the segmentation was tuned on seed 23). Target: <= 30 ms per number.
+`mnist_app.measure.numbers`'s, on seed 2026 (the segmentation was tuned and its weights fitted on seeds
+23-27). Target: <= 30 ms per number.
 """
 
 from __future__ import annotations
