@@ -211,7 +211,8 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
         end = start + len(item.fields)
         digits = [Digit(calibrated[i], raw[i], fields[i], box) for i, box in zip(range(start, end), item.boxes)]
         if item.lattice is not None and digits:  # a number: the run of candidates the model is most sure of
-            chosen, unsure = item.lattice.best_path(item.lattice.scores(raw[start:end]))
+            read = raw[start:end]
+            chosen, unsure = item.lattice.best_path(item.lattice.scores(read), read.argmax(axis=1))
             digits = [digits[index] for index in chosen]
             for digit, doubtful in zip(digits, unsure):
                 digit.cut_unsure = doubtful

@@ -46,7 +46,7 @@ NARROWEST_DIGIT = 0.1  # ... and the narrowest (a 1 is about 0.2)
 MARGIN_CAP = 12.0  # log-odds between the two likeliest digits beyond which a candidate loses nothing
 FRAGMENT = 0.45  # an atom smaller than this share of the digit height either way may be left out ...
 SKIP_SCORE = -0.7  # ... at this log-probability
-UNSURE_CUT = 1.4  # log-probability: a reading without this cut or join within a factor of 4 makes it unsure
+UNSURE_CUT = 0.3  # score: another number read without this cut or join within this makes it unsure
 MAX_DIGITS = 24
 FEATURES = ("log-probability", "margin", "shape prior", "cut", "more strokes cut", "cut in a narrow piece", "digit",
             "atoms joined", "shorter", "taller", "off the line")
@@ -145,21 +145,46 @@ class Lattice:
         halves of a 0 cut open about as confidently as two real digits)."""
         return self.features(probabilities) @ (WEIGHTS if weights is None else weights)
 
-    def best_path(self, scores: np.ndarray) -> tuple[list[int], list[bool]]:
+    def best_path(self, scores: np.ndarray, digits: np.ndarray) -> tuple[list[int], list[bool]]:
         """The candidates (indices) of the most probable reading of the whole number -- the largest sum of the
-        scores of its digits -- and for each, whether an alternative reading without it comes within
-        UNSURE_CUT (the model is unsure of that cut or join)."""
+        scores of its digits -- and for each cut or joined one, whether a reading without it that reads another
+        number comes within UNSURE_CUT (the model is unsure of that cut or join). `digits`: each candidate's
+        likeliest digit. A reading that only moves a cut a little and reads the same number casts no doubt."""
         best, chosen = self._best(scores)
+        number = [int(digits[index]) for index in chosen]
         unsure = []
         for index in chosen:
             i, j = self.spans[index]
             decided = j - i > 1 or self.cuts[i] or self.cuts[j]
-            if not decided:
-                unsure.append(False)
-                continue
-            without, _ = self._best(scores, banned=index)
-            unsure.append(best - without < UNSURE_CUT)
+            unsure.append(decided and best - self._best_other(scores, digits, number, index) < UNSURE_CUT)
         return chosen, unsure
+
+    def _best_other(self, scores: np.ndarray, digits: np.ndarray, number: list[int], banned: int) -> float:
+        """The score of the best reading without candidate `banned` that does not read `number`: a path through
+        the lattice in which each node's state is how many of the number's digits the reading still matches, or
+        that it went its own way. (Plain Python: a few nodes by a few digits, numpy's per-call cost would
+        dominate.)"""
+        low, count = -np.inf, len(number)
+        matched = [[low] * (count + 1) for _ in range(self.nodes)]  # [node][digits of `number` read so far]
+        matched[0][0] = 0.0
+        diverged = [low] * self.nodes  # [node]: the reading there is no longer a start of `number`
+        ending = [[] for _ in range(self.nodes)]
+        for index, (i, j) in enumerate(self.spans):
+            if index != banned:
+                ending[j].append((i, float(scores[index]), int(digits[index])))
+        for j in range(1, self.nodes):
+            skip = self.skips[j - 1]
+            here = [value + skip for value in matched[j - 1]]
+            went = diverged[j - 1] + skip
+            for i, score, digit in ending[j]:
+                went = max(went, diverged[i] + score)
+                for k, value in enumerate(matched[i]):
+                    if k < count and number[k] == digit:
+                        here[k + 1] = max(here[k + 1], value + score)
+                    else:
+                        went = max(went, value + score)
+            matched[j], diverged[j] = here, went
+        return float(max(diverged[-1], *matched[-1][:-1]))
 
     def _best(self, scores: np.ndarray, banned: int | None = None) -> tuple[float, list[int]]:
         total = np.full(self.nodes, -np.inf)

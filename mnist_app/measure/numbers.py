@@ -179,12 +179,16 @@ def build(x_test, y_test, per_kind: int = 50, seed: int = 23, digits: int | None
 
 
 def measure(cases: list[Case], predictor) -> dict:
-    """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face."""
+    """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face, and ("unsure",
+    "wrong") and ("unsure", "right"): the share of the numbers read wrong, and of those read right, that show an
+    orange box (a digit read with under 80 % confidence, or whose cut or join was a close call)."""
     right: dict[tuple[str, str], list[bool]] = {}
     for case in cases:
-        read = reading.read(case.payload, number=True, predictor=predictor).number or ""
-        right.setdefault((case.face, case.spacing), []).append(read == case.number)
-        right.setdefault(("all", case.spacing), []).append(read == case.number)
+        read = reading.read(case.payload, number=True, predictor=predictor)
+        exact = (read.number or "") == case.number
+        right.setdefault((case.face, case.spacing), []).append(exact)
+        right.setdefault(("all", case.spacing), []).append(exact)
+        right.setdefault(("unsure", "right" if exact else "wrong"), []).append(read.unsure)
     return {kind: sum(flags) / len(flags) for kind, flags in right.items()}
 
 
@@ -270,7 +274,7 @@ def fit_weights(items: list[Lattice], start: np.ndarray, epochs: int = 12, rate:
     """The weights of the segmentation's features that read the most numbers right: an averaged structured
     perceptron (Collins, 2002). For each number read wrong whose candidates can spell it, the weights move towards
     the features of the best reading that spells it and away from those of the reading chosen. The weight of the
-    log-probability stays 1 (the scores keep the scale of log-probabilities, which UNSURE_CUT is measured in)."""
+    log-probability stays 1 (the scores keep the scale of log-probabilities, on which UNSURE_CUT is chosen)."""
     weights, total, steps = start.astype(np.float64).copy(), np.zeros(len(start)), 0
     order = np.arange(len(items))
     rng = np.random.default_rng(seed)
