@@ -288,18 +288,15 @@ def shape_prior(width: int, height: float) -> float:
     return 0.0
 
 
-def _cleaned(part: np.ndarray, box: Box) -> np.ndarray:
-    """A cut-out part without the slivers of its neighbours' strokes the cut left in it."""
-    x0, y0, x1, y1 = box
-    crop = np.ascontiguousarray(part[y0:y1, x0:x1]).view(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+def _cleaned(crop: np.ndarray) -> np.ndarray:
+    """A cut-out part (cropped to its box) without the slivers of its neighbours' strokes the cut left in it."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(crop.view(np.uint8), connectivity=8)
     if count <= 2:
-        return part
+        return crop
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= SLIVER * areas.max()) + 1
-    cleaned = np.zeros_like(part)
-    cleaned[y0:y1, x0:x1] = np.isin(labels, keep)
-    return cleaned
+    kept = np.zeros(count, dtype=bool)
+    kept[1:] = areas >= SLIVER * areas.max()
+    return kept[labels]
 
 
 def _offsets(boxes: list[Box], pieces: list[Box], height: float) -> list[float]:
@@ -345,7 +342,7 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
             narrow.append(path is not None and x1 - x0 <= WIDE_PIECE * height)
             left = right
     found, spans = [], []
-    boxes = [preprocess.box_of(part) if part.any() else None for _, part in atoms]
+    boxes = [preprocess.tight_box(part, masks[group][1]) if part.any() else None for group, part in atoms]
     whole = {}  # a piece's first atom -> its last: every piece is a candidate whole, however wide
     for k, (group, _) in enumerate(atoms):
         whole.setdefault(group, [k, k])[1] = k
@@ -363,13 +360,18 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
             if any(atoms[k + 1][0] != atoms[k][0] and boxes[k + 1] and boxes[k]
                    and boxes[k + 1][0] - boxes[k][2] > MAX_JOIN_GAP * height for k in range(i, j - 1)):
                 break  # pieces far apart are never one digit
-            part = atoms[run[0]][1].copy()
+            top, bottom = min(boxes[k][1] for k in run), max(boxes[k][3] for k in run)
+            crop = atoms[run[0]][1][top:bottom, left:right].copy()  # the candidate's ink, in its box only
             for k in run[1:]:
-                part |= atoms[k][1]
-            box = (left, min(boxes[k][1] for k in run), right, max(boxes[k][3] for k in run))
+                crop |= atoms[k][1][top:bottom, left:right]
+            box = (left, top, right, bottom)
             if cuts[i] or cuts[j] or any(cuts[i + 1:j]):
-                part = _cleaned(part, box)
-                box = preprocess.box_of(part)
+                crop = _cleaned(crop)
+                box = preprocess.tight_box(crop, (0, 0, right - left, bottom - top))
+                crop = crop[box[1]: box[3], box[0]: box[2]]
+                box = (left + box[0], top + box[1], left + box[2], top + box[3])
+            part = np.zeros(strokes.mask.shape, dtype=bool)  # calloc'd: only the box is ever written or read
+            part[box[1]: box[3], box[0]: box[2]] = crop
             found.append((part, box))
             spans.append((i, j))
     skips = [SKIP_SCORE if box is not None and max(box[2] - box[0], box[3] - box[1]) < FRAGMENT * height
