@@ -29,7 +29,7 @@ def main() -> int:
 
     def read(seeds):
         cases = [case for seed in seeds for case in numbers.build(test.x_test, test.y_test, PER_KIND, seed)]
-        return numbers.lattices(cases, predictor)
+        return numbers.read_candidates(cases, predictor)
 
     fitted, held_out = read(numbers.FIT_SEEDS), read([numbers.HELD_OUT_SEED])
     start = segment.WEIGHTS

@@ -256,7 +256,7 @@ def test_fitting_the_weights_learns_to_read_the_numbers_it_gets_wrong():
                        heights=[1.0, 1.0, 1.0])
     features = lattice.features(_probabilities((1, 0.8), (7, 0.8), (4, 0.9)))
     case = numbers.Case("canvas", "touching", "17", b"")
-    items = [numbers.Lattice(case, lattice, features, np.array([1, 7, 4]))] * 2
+    items = [numbers.Candidates(case, lattice, features, np.array([1, 7, 4]))] * 2
     start = np.zeros(len(segment.FEATURES))
     start[0] = 1.0
     assert numbers.exact_share(items, start)["touching"] == 0.0

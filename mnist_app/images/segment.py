@@ -150,7 +150,7 @@ class Lattice:
         scores of its digits -- and for each cut or joined one, whether a reading without it that reads another
         number comes within UNSURE_CUT (the model is unsure of that cut or join). `digits`: each candidate's
         likeliest digit. A reading that only moves a cut a little and reads the same number casts no doubt."""
-        best, chosen = self._best(scores)
+        best, chosen = self.best(scores)
         number = [int(digits[index]) for index in chosen]
         unsure = []
         for index in chosen:
@@ -186,14 +186,14 @@ class Lattice:
             matched[j], diverged[j] = here, went
         return float(max(diverged[-1], *matched[-1][:-1]))
 
-    def _best(self, scores: np.ndarray, banned: int | None = None) -> tuple[float, list[int]]:
+    def best(self, scores: np.ndarray) -> tuple[float, list[int]]:
+        """The highest total score of a reading of the whole number, and its candidates (indices), left to right."""
         total = np.full(self.nodes, -np.inf)
         total[0] = 0.0
         came = [-1] * self.nodes
         ending = [[] for _ in range(self.nodes)]
-        for index, (i, j) in enumerate(self.spans):
-            if index != banned:
-                ending[j].append(index)
+        for index, (_, j) in enumerate(self.spans):
+            ending[j].append(index)
         for j in range(1, self.nodes):
             if total[j - 1] + self.skips[j - 1] > total[j]:  # atom j - 1 left out
                 total[j], came[j] = total[j - 1] + self.skips[j - 1], -2

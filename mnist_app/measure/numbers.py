@@ -200,7 +200,7 @@ def format_table(figures: dict) -> str:
 
 
 @dataclass
-class Lattice:
+class Candidates:
     """A written number's candidate digits as the segmentation found them, read by the network."""
 
     case: Case
@@ -211,7 +211,7 @@ class Lattice:
     def reading(self, weights: np.ndarray) -> tuple[str, list[int]]:
         if self.lattice is None:
             return "", []
-        _, chosen = self.lattice._best(self.features @ weights)
+        _, chosen = self.lattice.best(self.features @ weights)
         return "".join(str(self.labels[index]) for index in chosen), chosen
 
     def spelled(self, weights: np.ndarray) -> list[int] | None:
@@ -247,20 +247,20 @@ class Lattice:
         return chosen[::-1]
 
 
-def lattices(cases: list[Case], predictor) -> list[Lattice]:
+def read_candidates(cases: list[Case], predictor) -> list[Candidates]:
     """Each number's candidates and the network's reading of every one (for fitting the segmentation's weights)."""
     found = []
     for case in cases:
         prepared = reading.prepare(case.payload, number=True)
         if prepared.lattice is None or not prepared.fields:
-            found.append(Lattice(case, None, None, None))
+            found.append(Candidates(case, None, None, None))
             continue
         raw = predictor.predict_batch(preprocess.to_batch(prepared.fields))
-        found.append(Lattice(case, prepared.lattice, prepared.lattice.features(raw), raw.argmax(axis=1)))
+        found.append(Candidates(case, prepared.lattice, prepared.lattice.features(raw), raw.argmax(axis=1)))
     return found
 
 
-def exact_share(items: list[Lattice], weights: np.ndarray) -> dict[str, float]:
+def exact_share(items: list[Candidates], weights: np.ndarray) -> dict[str, float]:
     """{spacing: share of numbers whose best reading under `weights` is the true number} (before the network's
     refusal of pieces that are no digit, which `measure` includes)."""
     right: dict[str, list[bool]] = {}
@@ -269,7 +269,7 @@ def exact_share(items: list[Lattice], weights: np.ndarray) -> dict[str, float]:
     return {spacing: float(np.mean(flags)) for spacing, flags in right.items()}
 
 
-def fit_weights(items: list[Lattice], start: np.ndarray, epochs: int = 12, rate: float = 0.03,
+def fit_weights(items: list[Candidates], start: np.ndarray, epochs: int = 12, rate: float = 0.03,
                 seed: int = 0) -> np.ndarray:
     """The weights of the segmentation's features that read the most numbers right: an averaged structured
     perceptron (Collins, 2002). For each number read wrong whose candidates can spell it, the weights move towards
