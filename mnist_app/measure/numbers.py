@@ -20,7 +20,7 @@ and spacing; `scripts/bench_numbers.py` (in `make bench`) prints it with the tim
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -208,16 +208,24 @@ class Candidates:
     features: np.ndarray | None  # per candidate, `segment.Lattice.features`
     labels: np.ndarray | None  # per candidate, the likeliest digit
 
-    def reading(self, weights: np.ndarray) -> tuple[str, list[int]]:
+    def _lattice(self, skip: float) -> segment.Lattice:
+        """The lattice with `skip` as the score of leaving out an atom that may be left out."""
+        return replace(self.lattice, skips=[skip if allowed > -np.inf else -np.inf for allowed in self.lattice.skips])
+
+    def left_out(self, chosen: list[int]) -> int:
+        """How many atoms a reading of these candidates leaves out."""
+        return self.lattice.nodes - 1 - sum(j - i for i, j in (self.lattice.spans[index] for index in chosen))
+
+    def reading(self, weights: np.ndarray, skip: float) -> tuple[str, list[int]]:
         if self.lattice is None:
             return "", []
-        _, chosen = self.lattice.best(self.features @ weights)
+        _, chosen = self._lattice(skip).best(self.features @ weights)
         return "".join(str(self.labels[index]) for index in chosen), chosen
 
-    def spelled(self, weights: np.ndarray) -> list[int] | None:
+    def spelled(self, weights: np.ndarray, skip: float) -> list[int] | None:
         """The best-scoring run of candidates whose digits spell the true number (None if the candidates have
         none: the right cut was never tried, or a digit is misread wherever it is cut)."""
-        lattice, number = self.lattice, self.case.number
+        lattice, number = self._lattice(skip), self.case.number
         best = np.full((lattice.nodes, len(number) + 1), -np.inf)
         best[0, 0] = 0.0
         came: dict[tuple[int, int], int] = {}
@@ -260,22 +268,24 @@ def read_candidates(cases: list[Case], predictor) -> list[Candidates]:
     return found
 
 
-def exact_share(items: list[Candidates], weights: np.ndarray) -> dict[str, float]:
-    """{spacing: share of numbers whose best reading under `weights` is the true number} (before the network's
-    refusal of pieces that are no digit, which `measure` includes)."""
+def exact_share(items: list[Candidates], weights: np.ndarray, skip: float) -> dict[str, float]:
+    """{spacing: share of numbers whose best reading under `weights` and `skip` is the true number} (before the
+    network's refusal of pieces that are no digit, which `measure` includes)."""
     right: dict[str, list[bool]] = {}
     for item in items:
-        right.setdefault(item.case.spacing, []).append(item.reading(weights)[0] == item.case.number)
+        right.setdefault(item.case.spacing, []).append(item.reading(weights, skip)[0] == item.case.number)
     return {spacing: float(np.mean(flags)) for spacing, flags in right.items()}
 
 
-def fit_weights(items: list[Candidates], start: np.ndarray, epochs: int = 12, rate: float = 0.03,
-                seed: int = 0) -> np.ndarray:
-    """The weights of the segmentation's features that read the most numbers right: an averaged structured
-    perceptron (Collins, 2002). For each number read wrong whose candidates can spell it, the weights move towards
-    the features of the best reading that spells it and away from those of the reading chosen. The weight of the
-    log-probability stays 1 (the scores keep the scale of log-probabilities, on which UNSURE_CUT is chosen)."""
-    weights, total, steps = start.astype(np.float64).copy(), np.zeros(len(start)), 0
+def fit_weights(items: list[Candidates], start: np.ndarray, start_skip: float, epochs: int = 12, rate: float = 0.03,
+                seed: int = 0) -> tuple[np.ndarray, float]:
+    """The weights of the segmentation's features, and the score of leaving out a fragment, that read the most
+    numbers right: an averaged structured perceptron (Collins, 2002). For each number read wrong whose candidates
+    can spell it, the weights move towards the features of the best reading that spells it and away from those of
+    the reading chosen (leaving an atom out counts as a feature of the reading). The weight of the log-probability
+    stays 1 (the scores keep the scale of log-probabilities, on which UNSURE_CUT is chosen)."""
+    weights = np.append(start.astype(np.float64), start_skip)
+    total, steps = np.zeros(len(weights)), 0
     order = np.arange(len(items))
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
@@ -283,10 +293,13 @@ def fit_weights(items: list[Candidates], start: np.ndarray, epochs: int = 12, ra
         for index in order:
             item = items[index]
             if item.lattice is not None:
-                read, chosen = item.reading(weights)
-                if read != item.case.number and (spelled := item.spelled(weights)) is not None:
-                    weights += rate * (item.features[spelled].sum(axis=0) - item.features[chosen].sum(axis=0))
+                read, chosen = item.reading(weights[:-1], weights[-1])
+                spelled = None if read == item.case.number else item.spelled(weights[:-1], weights[-1])
+                if spelled is not None:
+                    weights[:-1] += rate * (item.features[spelled].sum(axis=0) - item.features[chosen].sum(axis=0))
+                    weights[-1] += rate * (item.left_out(spelled) - item.left_out(chosen))
                     weights[0] = start[0]
             total += weights
             steps += 1
-    return total / steps
+    average = total / steps
+    return average[:-1], float(average[-1])
