@@ -139,12 +139,12 @@ class Lattice:
                                 np.ones(len(ends)), joined, np.square(np.minimum(tall, 0.0)),
                                 np.square(np.maximum(tall, 0.0)), np.square(self.offsets)])
 
-    def scores(self, probabilities: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Each candidate's score: its FEATURES weighted by WEIGHTS (or `weights`). The log-probability's weight
+    def scores(self, probabilities: np.ndarray) -> np.ndarray:
+        """Each candidate's score: its FEATURES weighted by WEIGHTS. The log-probability's weight
         is 1, so a score is a log-probability less what the rest costs: a candidate the network is less sure
         of than of its runner-up, a shape unlike one digit's in this number, a cut (the classifier reads the
         halves of a 0 cut open about as confidently as two real digits)."""
-        return self.features(probabilities) @ (WEIGHTS if weights is None else weights)
+        return self.features(probabilities) @ WEIGHTS
 
     def best_path(self, scores: np.ndarray, digits: np.ndarray) -> tuple[list[int], list[bool]]:
         """The candidates (indices) of the most probable reading of the whole number -- the largest sum of the
