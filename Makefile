@@ -6,7 +6,7 @@ PORT ?= 8501
 # The project is installed in editable mode, its versions pinned by the requirements files (the locks).
 LOCKS := -c requirements.txt -c requirements-train.txt -c requirements-cluster.txt
 
-.PHONY: run test setup setup-dev data model train train-student export bench robustness browser services cluster clean-venv
+.PHONY: run test setup setup-dev data model train train-student whole-digit export bench robustness browser services cluster clean-venv
 
 # The dashboard, with the model and the test-set figures loaded while the server starts.
 run: setup data model
@@ -48,6 +48,11 @@ train: setup data
 SEED ?= 1
 train-student: setup data
 	$(PY) scripts/train.py --distill --ema --epochs 12 --seed $(SEED) --verbose 2 --output-dir models/student-seed$(SEED) $(ARGS)
+
+# The whole-digit network of whole-number segmentation (mnist_app/images/whole_digit.onnx, committed); after it,
+# refit the segmentation's weights: .venv/bin/python -m scripts.fit_segmentation
+whole-digit: setup data
+	$(PY) scripts/train_whole_digit.py
 
 export: setup
 	$(PY) -m mnist_app export

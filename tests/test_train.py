@@ -83,3 +83,20 @@ def test_the_teacher_answers_for_the_very_pictures_the_student_is_shown():
         assert np.allclose(wanted[:, 10:], teacher(shown), rtol=1e-5)
         # the pictures were warped, so no soft target is a plain picture's answer
         assert not np.isclose(np.asarray(wanted[:, 10])[:, None], plain_answers[None, :], rtol=1e-6).any()
+
+
+def test_the_whole_digit_network_is_trained_on_candidates_of_numbers_and_exported_as_it_answers(tmp_path):
+    """The whole-digit network of whole-number segmentation: a few numbers of MNIST training digits give candidates
+    labelled by where their digits were placed; a short training and its ONNX file answer alike."""
+    from mnist_app.images import wholeness
+    from mnist_app.network import inference
+    from mnist_app.training import whole_digit
+
+    fields, labels, owners = whole_digit.collect(seeds=(101,), per_kind=2, log=lambda line: None)
+    assert fields.shape[1:] == (28, 28) and len(fields) == len(labels) == len(owners)
+    assert 0.02 < labels.mean() < 0.5 and owners.max() == 15  # some whole digits among many other candidates
+    model, figures = whole_digit.train(fields, labels, owners, epochs=1, log=lambda line: None)
+    assert figures["candidates"] == len(fields) and 0 < figures["validation candidates"] < len(fields)
+    path = tmp_path / "whole_digit.onnx"
+    assert whole_digit.export(model, fields[:64], path) < 1e-3
+    assert wholeness.answer(inference.onnx_session(path, 1), list(fields[:3])).shape == (3,)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_app.images import explain, preprocess, segment
+from mnist_app.images import explain, preprocess, segment, wholeness
 from mnist_app.network import inference
 
 UNSURE_BELOW = 0.80  # a digit read with less confidence than this is flagged "not sure"
@@ -203,16 +203,24 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     probability than `predictor.reject_below` (fitted by mnist_app.measure.decision) is not a digit. A single digit
     then reads "no digit found" with the reason; a number leaves such pieces out and says so.
     """
-    fields = [field_ for item in prepared for field_ in item.fields]
+    plans = []  # per image: its lattice, which of its fields the classifier reads, and their whole-digit log-odds
+    for item in prepared:
+        if item.lattice is not None and item.fields:  # a number: candidates that are no whole digit are not read
+            whole = wholeness.log_odds(item.fields)
+            lattice, kept = item.lattice.worth_reading(whole)
+            plans.append((lattice, kept, whole[kept]))
+        else:
+            plans.append((None, list(range(len(item.fields))), None))
+    fields = [item.fields[k] for item, (_, kept, _) in zip(prepared, plans) for k in kept]
     raw = predictor.predict_batch(preprocess.to_batch(fields))
     calibrated = predictor.calibrated(raw)
     readings, start = [], 0
-    for item in prepared:
-        end = start + len(item.fields)
-        digits = [Digit(calibrated[i], raw[i], fields[i], box) for i, box in zip(range(start, end), item.boxes)]
-        if item.lattice is not None and digits:  # a number: the run of candidates the model is most sure of
+    for item, (lattice, kept, whole) in zip(prepared, plans):
+        end = start + len(kept)
+        digits = [Digit(calibrated[i], raw[i], fields[i], item.boxes[k]) for i, k in zip(range(start, end), kept)]
+        if lattice is not None and digits:  # a number: the run of candidates the model is most sure of
             read = raw[start:end]
-            chosen, unsure = item.lattice.best_path(item.lattice.scores(read), read.argmax(axis=1))
+            chosen, unsure = lattice.best_path(lattice.scores(read, whole), read.argmax(axis=1))
             digits = [digits[index] for index in chosen]
             for digit, doubtful in zip(digits, unsure):
                 digit.cut_unsure = doubtful

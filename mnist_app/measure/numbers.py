@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageFilter
 
-from mnist_app.images import preprocess, reading, segment
+from mnist_app.images import preprocess, reading, segment, wholeness
 from mnist_app.measure import handwriting
 
 FACES = ("canvas", "paper", "photo", "ruled")
@@ -37,6 +37,7 @@ SIZE_SPREAD = 0.2  # each digit's height within +-20 % of the number's
 SLOPE_DEGREES = 8.0
 FIT_SEEDS = (23, 24, 26, 27)  # the segmentation's weights are fitted on these numbers ...
 HELD_OUT_SEED = 25  # ... and checked on these; the tests and the benchmark use yet another seed (2026)
+WHOLE_TOLERANCE = 0.12  # a candidate whose ends lie within this share of the digit height of a digit's is that digit
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,17 @@ def written_number(x_test, y_test, face: str, spacing: str, rng, digits: int | N
     return Case(face, spacing, "".join(str(label) for label, _ in digits), _face(field, face, height, rng), columns)
 
 
+def whole_digits(case: Case, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Per candidate box (in the picture's pixels, as `reading.prepare` gives them), whether it is one of the
+    number's digits, whole: its left and right ends both within WHOLE_TOLERANCE of the digit height of where that
+    digit's ink begins and ends (the digit height: the candidates' median)."""
+    if not boxes:
+        return np.zeros(0, dtype=bool)
+    tolerance = WHOLE_TOLERANCE * float(np.median([box[3] - box[1] for box in boxes]))
+    return np.array([any(abs(box[0] - start) < tolerance and abs(box[2] - end) < tolerance
+                         for start, end in case.columns) for box in boxes])
+
+
 def build(x_test, y_test, per_kind: int = 50, seed: int = 23, digits: int | None = None) -> list[Case]:
     """`per_kind` numbers for every face and spacing, reproducible from the seed. The segmentation was tuned on
     seed 23 and its weights are fitted on FIT_SEEDS; the tests and the benchmark use another (2026)."""
@@ -263,8 +275,11 @@ def read_candidates(cases: list[Case], predictor) -> list[Candidates]:
         if prepared.lattice is None or not prepared.fields:
             found.append(Candidates(case, None, None, None))
             continue
-        raw = predictor.predict_batch(preprocess.to_batch(prepared.fields))
-        found.append(Candidates(case, prepared.lattice, prepared.lattice.features(raw), raw.argmax(axis=1)))
+        whole = wholeness.log_odds(prepared.fields)
+        lattice, kept = prepared.lattice.worth_reading(whole)
+        raw = predictor.predict_batch(preprocess.to_batch([prepared.fields[k] for k in kept]))
+        features = lattice.features(raw, whole[kept])
+        found.append(Candidates(case, lattice, features, raw.argmax(axis=1)))
     return found
 
 
