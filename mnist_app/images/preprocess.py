@@ -563,8 +563,9 @@ def to_mnist_field(ink: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, 
     else:
         small *= 1.0 / peak
     centre_y, centre_x = _centre_of_mass(small) if peak > 0 else (size[1] / 2, size[0] / 2)
-    top = int(np.clip(round(FIELD_CENTRE - centre_y), 0, config.IMAGE_SIZE - size[1]))
-    left = int(np.clip(round(FIELD_CENTRE - centre_x), 0, config.IMAGE_SIZE - size[0]))
+    # (min and max, not np.clip: on two numbers np.clip costs ~10 us, a number's 60 candidates ~1 ms)
+    top = min(max(round(FIELD_CENTRE - centre_y), 0), config.IMAGE_SIZE - size[1])
+    left = min(max(round(FIELD_CENTRE - centre_x), 0), config.IMAGE_SIZE - size[0])
     field_ = np.zeros((config.IMAGE_SIZE, config.IMAGE_SIZE), dtype=np.float32)
     field_[top: top + size[1], left: left + size[0]] = small
     return field_
