@@ -22,7 +22,7 @@ import numpy as np
 
 from mnist_app import config
 from mnist_app.errors import ModelFileError, StoreError
-from mnist_app.images import preprocess
+from mnist_app.images import preprocess, wholeness
 from mnist_app.measure import evaluate
 from mnist_app.network import inference, inside
 from mnist_app.store import data, database, registry, results
@@ -265,6 +265,7 @@ def warm_up(log: Callable[[str], None] | None = None, extra: dict[str, Callable[
     shared = lambda: reading_folder(None)[0]  # noqa: E731 -- the shared model: the committed one, or an admin's choice
     step("store", shared)
     step("predictor", lambda: reading_predictor(None).predict_batch(np.zeros((1, *config.INPUT_SHAPE), np.float32)))
+    step("whole-digit network", lambda: wholeness.log_odds([np.zeros((28, 28), np.float32)]))  # whole numbers
     step("test report", lambda: test_report(shared()))
     step("test set", test_set)
     step("page libraries", _import_page_libraries)
