@@ -323,3 +323,14 @@ def test_a_candidate_is_a_whole_digit_where_that_digits_ink_begins_and_ends():
     case = numbers.Case("canvas", "touching", "17", b"", columns=((10, 40), (50, 80)))
     boxes = [(11, 0, 39, 50), (10, 0, 80, 50), (52, 0, 60, 50), (49, 2, 84, 48)]  # tolerance: 0.12 x 50 = 6 px
     assert list(numbers.whole_digits(case, boxes)) == [True, False, False, True]
+
+
+def test_an_unreadable_whole_digit_model_says_how_to_rebuild_it(tmp_path, monkeypatch):
+    from mnist_app.errors import ModelFileError
+    from mnist_app.images import wholeness
+
+    broken = tmp_path / "whole_digit.onnx"
+    broken.write_bytes(b"not a model")
+    monkeypatch.setattr(wholeness, "MODEL_PATH", broken)
+    with pytest.raises(ModelFileError, match="make whole-digit"):
+        wholeness.log_odds([np.zeros((28, 28), np.float32)])

@@ -2,7 +2,7 @@
 
 The digit classifier was trained on whole digits only: shown half of a 0, or two touching digits squeezed into
 one field, it often answers as confidently as for a real digit, and the segmentation cannot tell the reading
-it should keep. This network (32,609 parameters, 0.7 MFLOP a candidate against the classifier's 60) was trained
+it should keep. This network (32,609 parameters, 1.5 MFLOP a candidate against the classifier's 60) was trained
 for that question alone, on the candidates of written numbers made from MNIST *training* digits, labelled by where
 each digit's ink was placed (`mnist_app.training.whole_digit`, run by `make whole-digit`). Its answer is one more
 feature of a candidate's score (`segment.FEATURES`).

@@ -37,7 +37,7 @@ SIZE_SPREAD = 0.2  # each digit's height within +-20 % of the number's
 SLOPE_DEGREES = 8.0
 FIT_SEEDS = (23, 24, 26, 27)  # the segmentation's weights are fitted on these numbers ...
 HELD_OUT_SEED = 25  # ... and checked on these; the tests and the benchmark use yet another seed (2026)
-WHOLE_TOLERANCE = 0.12  # a candidate whose ends lie within this share of the digit height of a digit's is that digit
+WHOLE_TOLERANCE = 0.12  # of the digit height: a candidate whose two ends lie this close to a digit's is that digit
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The whole-digit network of whole-number segmentation (`mnist_app.images.wholeness`): its data, training and export.
 
-    make whole-digit        (.venv/bin/python -m scripts.train_whole_digit; about 4 minutes on 2 cores)
+    make whole-digit        (.venv/bin/python scripts/train_whole_digit.py; about 4 minutes on 2 cores)
 
 Its examples are the candidates that `reading.prepare(number=True)` makes of written numbers
 (`mnist_app.measure.numbers`, every face and spacing) built from MNIST *training* digits -- the written-number test
