@@ -196,6 +196,14 @@ class Reading:
         return answer if self.has_digit else {**answer, "reason": self.reason}
 
 
+def worth_reading(number: Prepared) -> tuple[segment.Lattice, list[int], np.ndarray]:
+    """A number's lattice of the candidates worth the classifier's time (those the whole-digit network does not rule
+    out: `segment.Lattice.worth_reading`), their indices among its fields, and their whole-digit log-odds."""
+    whole = wholeness.log_odds(number.fields)
+    lattice, kept = number.lattice.worth_reading(whole)
+    return lattice, kept, whole[kept]
+
+
 def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> list[Reading]:
     """Predict every digit of many prepared images in one batch, calibrate them together, and decide.
 
@@ -203,14 +211,9 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     probability than `predictor.reject_below` (fitted by mnist_app.measure.decision) is not a digit. A single digit
     then reads "no digit found" with the reason; a number leaves such pieces out and says so.
     """
-    plans = []  # per image: its lattice, which of its fields the classifier reads, and their whole-digit log-odds
-    for item in prepared:
-        if item.lattice is not None and item.fields:  # a number: candidates that are no whole digit are not read
-            whole = wholeness.log_odds(item.fields)
-            lattice, kept = item.lattice.worth_reading(whole)
-            plans.append((lattice, kept, whole[kept]))
-        else:
-            plans.append((None, list(range(len(item.fields))), None))
+    # per image: its lattice, which of its fields the classifier reads, and their whole-digit log-odds
+    plans = [worth_reading(item) if item.lattice is not None and item.fields else
+             (None, list(range(len(item.fields))), None) for item in prepared]
     fields = [item.fields[k] for item, (_, kept, _) in zip(prepared, plans) for k in kept]
     raw = predictor.predict_batch(preprocess.to_batch(fields))
     calibrated = predictor.calibrated(raw)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageFilter
 
-from mnist_app.images import preprocess, reading, segment, wholeness
+from mnist_app.images import preprocess, reading, segment
 from mnist_app.measure import handwriting
 
 FACES = ("canvas", "paper", "photo", "ruled")
@@ -275,11 +275,9 @@ def read_candidates(cases: list[Case], predictor) -> list[Candidates]:
         if prepared.lattice is None or not prepared.fields:
             found.append(Candidates(case, None, None, None))
             continue
-        whole = wholeness.log_odds(prepared.fields)
-        lattice, kept = prepared.lattice.worth_reading(whole)
+        lattice, kept, whole = reading.worth_reading(prepared)
         raw = predictor.predict_batch(preprocess.to_batch([prepared.fields[k] for k in kept]))
-        features = lattice.features(raw, whole[kept])
-        found.append(Candidates(case, lattice, features, raw.argmax(axis=1)))
+        found.append(Candidates(case, lattice, lattice.features(raw, whole), raw.argmax(axis=1)))
     return found
 
 

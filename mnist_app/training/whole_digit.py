@@ -20,17 +20,18 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from mnist_app import config
 from mnist_app.images import reading, wholeness
 from mnist_app.measure import numbers
 from mnist_app.network import inference
 from mnist_app.store import data
+from mnist_app.training import export as export_step
 
 SEEDS = (101, 102)  # of the written numbers it learns from (the segmentation's are 23-27, the tests' 2026)
 PER_KIND = 200  # numbers per face and spacing and seed: 3,200 numbers, about 215,000 candidates
 VALIDATION_SHARE = 0.1  # of the numbers, kept out of training to report on
 EPOCHS = 8
 BATCH_SIZE = 256
-ONNX_OPSET = 17
 
 
 def collect(seeds=SEEDS, per_kind: int = PER_KIND, log: Callable[[str], None] = print
@@ -43,7 +44,7 @@ def collect(seeds=SEEDS, per_kind: int = PER_KIND, log: Callable[[str], None] = 
         for case in cases:
             prepared = reading.prepare(case.payload, number=True)
             if prepared.fields:
-                fields.append(np.stack(prepared.fields).reshape(-1, 28, 28).astype(np.float32))
+                fields.append(np.stack(prepared.fields).reshape(-1, *config.INPUT_SHAPE[:2]).astype(np.float32))
                 labels.append(numbers.whole_digits(case, prepared.boxes))
                 owners.append(np.full(len(prepared.fields), count))
             count += 1
@@ -53,7 +54,7 @@ def collect(seeds=SEEDS, per_kind: int = PER_KIND, log: Callable[[str], None] = 
 
 def network() -> keras.Model:
     return keras.Sequential([
-        keras.Input((28, 28, 1)),
+        keras.Input(config.INPUT_SHAPE),
         keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
         keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
         keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.Flatten(),
@@ -94,9 +95,9 @@ def train(fields: np.ndarray, labels: np.ndarray, owners: np.ndarray, *, epochs:
 def export(model: keras.Model, check: np.ndarray, path: Path = wholeness.MODEL_PATH) -> float:
     """Write the ONNX file the segmentation loads and return the largest difference of its answers from Keras' on
     `check` (fields), after the cap both apply."""
-    signature = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name="field"),)
+    signature = (tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32, name="field"),)
     function = tf.function(lambda field: {"whole_log_odds": model(field, training=False)})
-    proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET)
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=export_step.ONNX_OPSET)
     entry = proto.metadata_props.add()
     entry.key, entry.value = "exported_by", "mnist_app.training.whole_digit.export"
     temporary = path.with_suffix(".onnx.tmp")
