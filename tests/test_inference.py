@@ -1,6 +1,9 @@
 """The predictor: the committed model's accuracy, fast path = reference path, threads, bad model files."""
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -47,6 +50,24 @@ def test_eight_threads_get_the_sequential_answers(predictor, test_images):
         thread.join()
     for per_thread in results:
         assert all(np.array_equal(got, want) for got, want in zip(per_thread, expected))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a second core to stray onto")
+def test_a_process_held_to_one_core_runs_the_model_on_that_core_only():
+    """Left to itself, ONNX Runtime starts a thread per core of the machine and pins it there, whatever cores the
+    process may use: a benchmark "on one core" then ran its batches on two."""
+    core = sorted(os.sched_getaffinity(0))[0]
+    script = (f"import os; os.sched_setaffinity(0, {{{core}}})\n"
+              "import numpy as np\n"
+              "from mnist_app import config\n"
+              "from mnist_app.network import inference\n"
+              "session = inference.onnx_session(config.onnx_path(config.MODELS_DIR))\n"
+              "session.run(None, {session.get_inputs()[0].name: np.zeros((64, 28, 28, 1), np.float32)})\n"
+              "print(sorted({c for t in os.listdir('/proc/self/task') for c in os.sched_getaffinity(int(t))}))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=config.PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"[{core}]"
 
 
 def test_prediction_reports_digit_confidence_top_k_and_what_the_model_saw(predictor, mnist):

@@ -9,6 +9,7 @@ A predictor is safe to call from many threads at once, as Streamlit's shared cac
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -39,10 +40,13 @@ def missing_model_message(path: Path) -> str:
 
 
 def onnx_session(path: Path, threads: int = 0) -> onnxruntime.InferenceSession:
-    """An ONNX Runtime session on the CPU (`threads` 0: as many as there are cores); raises what ONNX Runtime raises
-    for a file it cannot read."""
+    """An ONNX Runtime session on the CPU (`threads` 0: as many as the process may run on); raises what ONNX Runtime
+    raises for a file it cannot read."""
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    # Left at 0, ONNX Runtime starts a thread per core of the machine and pins each to its core, whatever the
+    # process was allowed: a process held to one core (taskset, a container's cpuset, `scripts/bench_numbers`) then
+    # ran its batches on the others too (seen: a worker thread pinned to core 1 in a process pinned to core 0).
+    options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
     # No spin-waiting for the next Run: ONNX Runtime's pool threads otherwise spin after every call, which
     # cost the dashboard's server ~35 ms of CPU per drawn stroke (perf showed them busy in ORT between
     # strokes); the 10,000-image batch is no slower without it (3.7-4.0 s either way).
