@@ -68,21 +68,21 @@ def prepare(source, *, number: bool = False) -> Prepared:
     if found.reason:
         reason = found.reason.replace("no digit", "no number") if number else found.reason
         return Prepared([], [], decoded, decoded.notes, reason, number)
-    lattice = None
-    if number:
+    if number:  # each candidate's mask covers its box only
         parts, lattice = segment.candidates(found.strokes)
-        groups = [(found, mask, box) for mask, box in parts]
-    else:  # every kept stroke belongs to the one digit; a small one is read again at full resolution
-        box = preprocess.tight_box(found.mask, found.strokes.box())
-        if box[2] - box[0] > MAX_DIGIT_ASPECT * (box[3] - box[1]):
-            return Prepared([], [], decoded, decoded.notes, "no digit found: this looks like several characters side "
-                            "by side (to read a number, use whole-number mode)", number)
-        fine = found.refined(box)
-        groups = [(found, found.mask, box) if fine is None else
-                  (fine, fine.mask, preprocess.tight_box(fine.mask, fine.strokes.box()))]
-    fields = [preprocess.to_mnist_field(part.ink, mask, box) for part, mask, box in groups]
-    boxes = [part.to_original(box) for part, _, box in groups]
-    return Prepared(fields, boxes, decoded, decoded.notes, None, number, lattice)
+        fields = [preprocess.to_mnist_field(found.ink[y0:y1, x0:x1], mask, (0, 0, x1 - x0, y1 - y0))
+                  for mask, (x0, y0, x1, y1) in parts]
+        return Prepared(fields, [found.to_original(box) for _, box in parts], decoded, decoded.notes, None, number,
+                        lattice)
+    # every kept stroke belongs to the one digit; a small one is read again at full resolution
+    box = preprocess.tight_box(found.mask, found.strokes.box())
+    if box[2] - box[0] > MAX_DIGIT_ASPECT * (box[3] - box[1]):
+        return Prepared([], [], decoded, decoded.notes, "no digit found: this looks like several characters side "
+                        "by side (to read a number, use whole-number mode)", number)
+    fine = found.refined(box)
+    part, box = (found, box) if fine is None else (fine, preprocess.tight_box(fine.mask, fine.strokes.box()))
+    return Prepared([preprocess.to_mnist_field(part.ink, part.mask, box)], [part.to_original(box)], decoded,
+                    decoded.notes, None, number)
 
 
 @dataclass(eq=False)  # a digit is itself: compared by identity, not by its arrays

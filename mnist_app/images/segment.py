@@ -312,13 +312,19 @@ def shape_prior(width: int, height: float) -> float:
 
 def _cleaned(crop: np.ndarray) -> np.ndarray:
     """A cut-out part (cropped to its box) without the slivers of its neighbours' strokes the cut left in it."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(crop.view(np.uint8), connectivity=8)
+    count, labels = cv2.connectedComponents(crop.view(np.uint8), connectivity=8, ltype=cv2.CV_16U)
     if count <= 2:
         return crop
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    areas = np.bincount(labels.ravel(), minlength=count)[1:]
     kept = np.zeros(count, dtype=bool)
     kept[1:] = areas >= SLIVER * areas.max()
     return kept[labels]
+
+
+def _cropped(mask: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
+    """A mask of the pixels inside `box` (at the picture's coordinates), cut down to its ink's exact box."""
+    x0, y0, x1, y1 = preprocess.box_of(mask)
+    return mask[y0:y1, x0:x1], (box[0] + x0, box[1] + y0, box[0] + x1, box[1] + y1)
 
 
 def _offsets(boxes: list[Box], pieces: list[Box], height: float) -> list[float]:
@@ -327,74 +333,74 @@ def _offsets(boxes: list[Box], pieces: list[Box], height: float) -> list[float]:
     xs = np.array([(box[0] + box[2]) / 2 for box in pieces])
     ys = np.array([(box[1] + box[3]) / 2 for box in pieces])
     slope, level = np.polyfit(xs, ys, 1) if len(pieces) > 2 and np.ptp(xs) > 0 else (0.0, float(np.median(ys)))
-    return [((box[1] + box[3]) / 2 - (slope * (box[0] + box[2]) / 2 + level)) / height for box in boxes]
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return (((boxes[:, 1] + boxes[:, 3]) / 2 - (slope * (boxes[:, 0] + boxes[:, 2]) / 2 + level)) / height).tolist()
 
 
 def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]], Lattice]:
-    """Every candidate digit of a whole number as (mask, box) at the working size, and the lattice that says
-    which runs of them make up the number."""
+    """Every candidate digit of a whole number as (mask, box) at the working size, the mask cropped to the box
+    (a candidate's ink and nothing around it), and the lattice that says which runs of them make up the number."""
     groups = _merged({piece: strokes.boxes[piece] for piece in strokes.pieces})[:MAX_DIGITS]
-    masks = []
+    masks = []  # per group: its ink cropped to its exact box, and that box
     for pieces, box in groups:
-        mask = np.isin(strokes.labels, list(pieces))
-        masks.append((mask, preprocess.tight_box(mask, box)))
+        masks.append(_cropped(np.isin(strokes.labels_in(box), list(pieces)), box))
     height = float(np.median([box[3] - box[1] for _, box in masks]))  # the number's digit height, not a piece's
     width = preprocess.stroke_width(strokes.mask)
-    columns = np.arange(strokes.mask.shape[1])[None, :]
-    atoms, cuts, runs, narrow = [], [False], [0], [False]  # atom: (group, its part of the group's mask)
+    atoms, cuts, runs, narrow = [], [False], [0], [False]  # atom: (group, its ink cropped to its box, that box)
     for index, (mask, box) in enumerate(masks):
-        paths = _cuts(mask, box, height, width)
+        rows, across = mask.shape
+        paths = _cuts(mask, (0, 0, across, rows), height, width)
         if not paths:
-            atoms.append((index, mask))
+            atoms.append((index, mask, box))
             cuts.append(False)
             runs.append(0)
             narrow.append(False)
             continue
-        x0, y0, x1, y1 = box
-        left = np.full(mask.shape[0], x0, dtype=np.int32)
-        for path, crossed in [*paths, (None, 0)]:  # each cut's path, row by row (above and below the box: its ends)
-            right = np.full(mask.shape[0], x1, dtype=np.int32)
-            if path is not None:
-                right[y0:y1] = path
-                right[:y0], right[y1:] = path[0], path[-1]
+        columns = np.arange(across)[None, :]
+        left = np.zeros(rows, dtype=np.int32)
+        for path, crossed in [*paths, (None, 0)]:  # each cut's path: the column where it passes, row by row
+            right = np.full(rows, across, dtype=np.int32) if path is None else path
             part = mask & (columns >= left[:, None]) & (columns < right[:, None])
-            atoms.append((index, part))
+            atoms.append((index, *_cropped(part, box)) if part.any() else (index, None, None))
             cuts.append(path is not None)
             runs.append(crossed)
-            narrow.append(path is not None and x1 - x0 <= WIDE_PIECE * height)
+            narrow.append(path is not None and across <= WIDE_PIECE * height)
             left = right
     found, spans = [], []
-    boxes = [preprocess.tight_box(part, masks[group][1]) if part.any() else None for group, part in atoms]
+    boxes = [box for _, _, box in atoms]
     whole = {}  # a piece's first atom -> its last: every piece is a candidate whole, however wide
-    for k, (group, _) in enumerate(atoms):
+    for k, (group, _, _) in enumerate(atoms):
         whole.setdefault(group, [k, k])[1] = k
     wholes = {first: last + 1 for first, last in whole.values()}
+    # between atoms k and k + 1 of different pieces, a gap too wide for one digit
+    apart = [atoms[k + 1][0] != atoms[k][0] and boxes[k] is not None and boxes[k + 1] is not None
+             and boxes[k + 1][0] - boxes[k][2] > MAX_JOIN_GAP * height for k in range(len(atoms) - 1)]
     for i in range(len(atoms)):
+        run, left, top, right, bottom = [], np.inf, np.inf, -np.inf, -np.inf  # atoms i..j-1 with ink, their box
         for j in range(i + 1, len(atoms) + 1):
-            run = [k for k in range(i, j) if boxes[k] is not None]
+            if boxes[j - 1] is not None:
+                run.append(j - 1)
+                left, top = min(left, boxes[j - 1][0]), min(top, boxes[j - 1][1])
+                right, bottom = max(right, boxes[j - 1][2]), max(bottom, boxes[j - 1][3])
             if not run:
                 continue
-            left, right = min(boxes[k][0] for k in run), max(boxes[k][2] for k in run)
             if j - i > 1 and wholes.get(i) != j and (j - i > MAX_ATOMS or right - left > MAX_DIGIT_WIDTH * height):
                 if j > wholes.get(i, 0):
                     break
                 continue
-            if any(atoms[k + 1][0] != atoms[k][0] and boxes[k + 1] and boxes[k]
-                   and boxes[k + 1][0] - boxes[k][2] > MAX_JOIN_GAP * height for k in range(i, j - 1)):
+            if j - i > 1 and any(apart[i: j - 1]):
                 break  # pieces far apart are never one digit
-            top, bottom = min(boxes[k][1] for k in run), max(boxes[k][3] for k in run)
-            crop = atoms[run[0]][1][top:bottom, left:right].copy()  # the candidate's ink, in its box only
-            for k in run[1:]:
-                crop |= atoms[k][1][top:bottom, left:right]
+            crop = np.zeros((bottom - top, right - left), dtype=bool)  # the candidate's ink, in its box only
+            for k in run:
+                x0, y0, x1, y1 = boxes[k]
+                crop[y0 - top: y1 - top, x0 - left: x1 - left] |= atoms[k][1]
             box = (left, top, right, bottom)
             if cuts[i] or cuts[j] or any(cuts[i + 1:j]):
                 crop = _cleaned(crop)
                 box = preprocess.tight_box(crop, (0, 0, right - left, bottom - top))
                 crop = crop[box[1]: box[3], box[0]: box[2]]
                 box = (left + box[0], top + box[1], left + box[2], top + box[3])
-            part = np.zeros(strokes.mask.shape, dtype=bool)  # calloc'd: only the box is ever written or read
-            part[box[1]: box[3], box[0]: box[2]] = crop
-            found.append((part, box))
+            found.append((crop, box))
             spans.append((i, j))
     skips = [SKIP_SCORE if box is not None and max(box[2] - box[0], box[3] - box[1]) < FRAGMENT * height
              else -np.inf for box in boxes]
