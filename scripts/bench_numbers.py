@@ -2,9 +2,10 @@
 
     .venv/bin/python -m scripts.bench_numbers [--per-kind 100]      (also run by `make bench`)
 
-The process pins itself to one CPU before ONNX Runtime starts, so the time is what one core spends on a number,
-end to end: the encoded picture decoded, its ink and ruled lines found, the candidate digits cut and normalised,
-all of them read in one batch and the most probable reading chosen (`reading.read(number=True)`). The numbers are
+The process pins itself to one CPU before ONNX Runtime starts (whose sessions then keep to it), so the time is what
+one core spends on a number, end to end: the encoded picture decoded, its ink and ruled lines found, the candidate
+digits cut and normalised, weighed by the whole-digit network, those that may matter read by the classifier (in two
+batches) and the most probable reading chosen (`reading.read(number=True)`). The numbers are
 `mnist_app.measure.numbers`'s, on seed 2026 (the segmentation was tuned and its weights fitted on seeds
 23-27). Target: <= 30 ms per number.
 """

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mnist_app import config
 from mnist_app.images import explain, preprocess, segment, wholeness
 from mnist_app.network import inference
 
@@ -205,30 +206,46 @@ def worth_reading(number: Prepared) -> tuple[segment.Lattice, list[int], np.ndar
 
 
 def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> list[Reading]:
-    """Predict every digit of many prepared images in one batch, calibrate them together, and decide.
+    """Predict every digit of many prepared images in one batch (numbers: two), calibrate them, and decide.
+
+    A number's candidates are read in two batches: first those of the reading their bounds (`segment.Lattice.bounds`,
+    the best score each could get) put first, then those that may still matter once that reading's real score is
+    known (`segment.Lattice.still_needed`); the rest could change neither the reading nor its orange boxes.
 
     The decision is the same for every face: a piece whose most likely digit gets less of the network's
     probability than `predictor.reject_below` (fitted by mnist_app.measure.decision) is not a digit. A single digit
     then reads "no digit found" with the reason; a number leaves such pieces out and says so.
     """
-    # per image: its lattice, which of its fields the classifier reads, and their whole-digit log-odds
+    # per image: its lattice, which of its fields the classifier may read, and their whole-digit log-odds
     plans = [worth_reading(item) if item.lattice is not None and item.fields else
              (None, list(range(len(item.fields))), None) for item in prepared]
-    fields = [item.fields[k] for item, (_, kept, _) in zip(prepared, plans) for k in kept]
-    raw = predictor.predict_batch(preprocess.to_batch(fields))
-    calibrated = predictor.calibrated(raw)
-    readings, start = [], 0
-    for item, (lattice, kept, whole) in zip(prepared, plans):
-        end = start + len(kept)
-        digits = [Digit(calibrated[i], raw[i], fields[i], item.boxes[k]) for i, k in zip(range(start, end), kept)]
+    raws = [np.zeros((len(kept), config.NUM_CLASSES), np.float32) for _, kept, _ in plans]
+    done = [np.zeros(len(kept), bool) for _, kept, _ in plans]
+    bounds = [None if lattice is None else lattice.bounds(whole) for lattice, _, whole in plans]
+    wanted = [list(range(len(kept))) if lattice is None else lattice.best(bound)[1]
+              for (lattice, kept, _), bound in zip(plans, bounds)]
+    while any(wanted):
+        fields = [item.fields[kept[k]] for item, (_, kept, _), chosen in zip(prepared, plans, wanted) for k in chosen]
+        answers = iter(predictor.predict_batch(preprocess.to_batch(fields)))
+        for raw, read, chosen in zip(raws, done, wanted):
+            for k in chosen:
+                raw[k], read[k] = next(answers), True
+        wanted = [[] if lattice is None else
+                  lattice.still_needed(np.where(read, lattice.scores(raw, whole), bound), read)
+                  for (lattice, _, whole), raw, read, bound in zip(plans, raws, done, bounds)]
+    readings = []
+    for item, (lattice, kept, whole), raw, read in zip(prepared, plans, raws, done):
+        order = np.flatnonzero(read)  # the candidates read, among those kept
+        raw = raw[order]
+        calibrated = predictor.calibrated(raw)
+        digits = [Digit(calibrated[i], raw[i], item.fields[kept[k]], item.boxes[kept[k]]) for i, k in enumerate(order)]
         if lattice is not None and digits:  # a number: the run of candidates the model is most sure of
-            read = raw[start:end]
-            chosen, unsure = lattice.best_path(lattice.scores(read, whole), read.argmax(axis=1))
+            lattice = lattice.subset(list(order))
+            chosen, unsure = lattice.best_path(lattice.scores(raw, whole[order]), raw.argmax(axis=1))
             digits = [digits[index] for index in chosen]
             for digit, doubtful in zip(digits, unsure):
                 digit.cut_unsure = doubtful
         readings.append(_decided(Reading(digits, item.decoded, item.notes, item.reason, item.number), predictor))
-        start = end
     return readings
 
 

@@ -154,11 +154,36 @@ class Lattice:
         PRUNE_BELOW), and their indices: the classifier reads only those. All of them, when without the ruled-out
         ones no reading would reach across the number."""
         kept = [index for index, odds in enumerate(whole) if odds >= PRUNE_BELOW]
-        lattice = replace(self, spans=[self.spans[k] for k in kept], priors=[self.priors[k] for k in kept],
-                          heights=[self.heights[k] for k in kept], offsets=[self.offsets[k] for k in kept])
+        lattice = self.subset(kept)
         if lattice.best(np.zeros(len(kept)))[0] == -np.inf:
             return self, list(range(len(self.spans)))
         return lattice, kept
+
+    def subset(self, kept: list[int]) -> Lattice:
+        """The lattice of the candidates `kept` (indices) only, in that order."""
+        return replace(self, spans=[self.spans[k] for k in kept], priors=[self.priors[k] for k in kept],
+                       heights=[self.heights[k] for k in kept], offsets=[self.offsets[k] for k in kept])
+
+    def bounds(self, whole: np.ndarray) -> np.ndarray:
+        """The highest score each candidate can get, whatever the classifier says of it: its score were its
+        likeliest digit certain (log-probability 0) and the margin feature at its best. A reading scores at most the
+        sum of its candidates' bounds."""
+        certain = np.zeros((len(self.spans), 10))
+        certain[:, 0] = 1.0
+        rows = self.features(certain, whole)
+        rows[:, 0] = 0.0  # its weight is 1: a log-probability adds at most 0
+        rows[:, 1] = -1.0 if WEIGHTS[1] < 0 else 0.0  # margin - 1 lies in [-1, 0]
+        return rows @ WEIGHTS
+
+    def still_needed(self, scores: np.ndarray, read: np.ndarray) -> list[int]:
+        """The candidates not read yet (`read` False) that may still be part of the best reading, or of one within
+        UNSURE_CUT of it; `scores` holds the score of each candidate read and the bound (`bounds`) of the others.
+        Any reading through one of the rest scores less than the best reading already known, less UNSURE_CUT,
+        whatever the classifier would say: leaving them unread changes neither the reading nor its orange boxes."""
+        floor = self.best(np.where(read, scores, -np.inf))[0] - UNSURE_CUT
+        ahead, behind = self._forward(scores)[0], self._backward(scores)
+        return [index for index, (i, j) in enumerate(self.spans)
+                if not read[index] and ahead[i] + scores[index] + behind[j] >= floor]
 
     def scores(self, probabilities: np.ndarray, whole: np.ndarray) -> np.ndarray:
         """Each candidate's score: its FEATURES weighted by WEIGHTS. The log-probability's weight
@@ -210,9 +235,21 @@ class Lattice:
 
     def best(self, scores: np.ndarray) -> tuple[float, list[int]]:
         """The highest total score of a reading of the whole number, and its candidates (indices), left to right."""
-        total = np.full(self.nodes, -np.inf)
+        total, came = self._forward(scores)
+        chosen, node = [], self.nodes - 1
+        while node > 0 and came[node] != -1:
+            if came[node] == -2:
+                node -= 1
+                continue
+            chosen.append(came[node])
+            node = self.spans[came[node]][0]
+        return float(total[-1]), chosen[::-1]
+
+    def _forward(self, scores: np.ndarray) -> tuple[list[float], list[int]]:
+        """Per node, the highest score of a reading from the number's start to it, and the candidate it came by
+        (-1: none yet, -2: the atom before it left out)."""
+        total, came = [-np.inf] * self.nodes, [-1] * self.nodes
         total[0] = 0.0
-        came = [-1] * self.nodes
         ending = [[] for _ in range(self.nodes)]
         for index, (_, j) in enumerate(self.spans):
             ending[j].append(index)
@@ -223,14 +260,20 @@ class Lattice:
                 i = self.spans[index][0]
                 if total[i] + scores[index] > total[j]:
                     total[j], came[j] = total[i] + scores[index], index
-        chosen, node = [], self.nodes - 1
-        while node > 0 and came[node] != -1:
-            if came[node] == -2:
-                node -= 1
-                continue
-            chosen.append(came[node])
-            node = self.spans[came[node]][0]
-        return float(total[-1]), chosen[::-1]
+        return total, came
+
+    def _backward(self, scores: np.ndarray) -> list[float]:
+        """Per node, the highest score of a reading from it to the number's end."""
+        total = [-np.inf] * self.nodes
+        total[-1] = 0.0
+        starting = [[] for _ in range(self.nodes)]
+        for index, (i, _) in enumerate(self.spans):
+            starting[i].append(index)
+        for i in range(self.nodes - 2, -1, -1):
+            total[i] = total[i + 1] + self.skips[i]
+            for index in starting[i]:
+                total[i] = max(total[i], total[self.spans[index][1]] + scores[index])
+        return total
 
 
 def _path(mask: np.ndarray, box: Box, column: int, reach: int) -> tuple[np.ndarray, int, int]:
