@@ -356,15 +356,15 @@ WIDER_THAN_THE_SCREEN = """() => {
 SCROLLED = "() => [window.scrollY, document.querySelector(\"[data-testid='stMain']\").scrollTop]"
 
 
-def answer_in_view(page, expected: str) -> None:
-    """The digit and its confidence are on screen, without scrolling, right after the stroke."""
+def answer_in_view(page, expected: str, says: str = "confident") -> None:
+    """The digit (or number) and its confidence are on screen, without scrolling, right after the stroke."""
     assert shown_digit(page, expected) == expected
     answer = page.locator("[data-testid='stMetric']").first
     box, viewport = answer.bounding_box(), page.viewport_size
     assert page.evaluate(SCROLLED) == [0, 0]
     assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], f"answer at {box}, screen {viewport}"
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"answer at {box}, screen {viewport}"
-    assert "confident" in answer.inner_text()
+    assert says in answer.inner_text()
 
 
 @pytest.mark.parametrize("device", ["phone", "laptop"])
@@ -400,6 +400,28 @@ def test_draw_on_a_phone_with_a_finger_and_on_a_small_laptop(served, device):
         assert shown_digit(page, "1") == "1", "undo took the last stroke away"
         assert page.locator("canvas.upper-canvas").evaluate("c => getComputedStyle(c).display") != "none"
         assert page.locator(".dc-toolbar").evaluate("t => getComputedStyle(t).display") == "none"
+        assert page.locator(server.ERROR_BOXES).count() == 0
+    finally:
+        context.close()
+
+
+def test_number_mode_reads_a_touching_42_written_with_a_finger_on_a_phone(served):
+    """At 390x844 with touch, Number mode reads the touching 42 (issue 23) and shows the number in view. (The
+    strokes are drawn at 70 %: the phone's canvas is about 316 x 185 px.)"""
+    base, browser = served
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    finger = Finger(context, page)
+    try:
+        open_page(page, base, "Draw")
+        page.get_by_text("Number", exact=True).first.tap()
+        server.wait_idle(page)
+        for strokes in TOUCHING_42:
+            draw(page, [[(0.7 * x, 0.7 * y) for x, y in stroke] for stroke in strokes], finger=finger)
+        answer_in_view(page, "42", says="lowest confidence")
+        assert page.evaluate(WIDER_THAN_THE_SCREEN) == [0, 0]
+        server.wait_idle(page)
+        page.screenshot(path=str(server.SCREENSHOTS / "Draw_phone_number_42.png"))
         assert page.locator(server.ERROR_BOXES).count() == 0
     finally:
         context.close()
