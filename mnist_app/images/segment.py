@@ -168,10 +168,8 @@ class Lattice:
         """The highest score each candidate can get, whatever the classifier says of it: its score were its
         likeliest digit certain (log-probability 0) and the margin feature at its best. A reading scores at most the
         sum of its candidates' bounds."""
-        certain = np.zeros((len(self.spans), 10))
-        certain[:, 0] = 1.0
-        rows = self.features(certain, whole)
-        rows[:, 0] = 0.0  # its weight is 1: a log-probability adds at most 0
+        rows = self.features(np.ones((len(self.spans), 2)), whole)  # the classifier's two columns are set here:
+        rows[:, 0] = 0.0 if WEIGHTS[0] >= 0 else -np.inf  # a log-probability lies in (-inf, 0] (its weight is 1)
         rows[:, 1] = -1.0 if WEIGHTS[1] < 0 else 0.0  # margin - 1 lies in [-1, 0]
         return rows @ WEIGHTS
 
