@@ -651,15 +651,14 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     if cv2.countNonZero(rest) < 20:
         return ink, False
     stroke, stroke_level = stroke_width(rest.astype(bool)), float(ink[rest.astype(bool)].mean())
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     removed = np.zeros_like(lines)
-    for found in (across, down):  # each way on its own: a margin crossing the lines would make one grid of them all
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
-        for index in range(1, count):
-            line = labels == index
-            thickness = stats[index, cv2.CC_STAT_AREA] / max(stats[index, cv2.CC_STAT_WIDTH],
-                                                             stats[index, cv2.CC_STAT_HEIGHT])
-            if thickness < RULE_THINNER * stroke or float(ink[line].mean()) < RULE_FAINTER * stroke_level:
-                removed[line] = 1
+    for index in range(1, count):
+        line = labels == index
+        thickness = stats[index, cv2.CC_STAT_AREA] / max(stats[index, cv2.CC_STAT_WIDTH],
+                                                         stats[index, cv2.CC_STAT_HEIGHT])
+        if thickness < RULE_THINNER * stroke or float(ink[line].mean()) < RULE_FAINTER * stroke_level:
+            removed[line] = 1
     if not removed.any():
         return ink, False  # as thick and as dark as the strokes: bars drawn with the pen, not the paper's lines
     reach = 2 * int(np.ceil(stroke)) + 3
