@@ -287,15 +287,24 @@ def command_models(args) -> int:
     return 0
 
 
+def _stop_on_sigterm(stop) -> None:
+    """SIGTERM sets the event `stop`, from a thread of its own. Python runs a signal handler in the main thread between
+    two of its steps; setting the event there deadlocks when those steps were inside that event's own wait, which holds
+    its lock (seen: a trainer whose server was killed slept on for good, its handler waiting for that lock)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop.set, daemon=True).start())
+
+
 def command_trainer(args) -> int:
     """A trainer: claims training jobs from the queue and runs them until stopped (Ctrl-C or SIGTERM)."""
-    import signal
     import threading
 
     from mnist_app.serving import trainer  # deferred: the store (SQLAlchemy), only for the commands that use it
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _stop_on_sigterm(stop)
     try:
         trainer.Trainer(log=lambda message: print(message, flush=True)).run(stop)
     except KeyboardInterrupt:
@@ -306,13 +315,12 @@ def command_trainer(args) -> int:
 def command_cluster(args) -> int:
     """HAProxy, N replicas, a trainer and (without MNIST_APP_DATABASE_URL) PostgreSQL on this machine, until
     Ctrl-C or SIGTERM; a replica or trainer that dies is started again."""
-    import signal
     import threading
 
     from mnist_app.serving import cluster  # deferred: starts servers, only this command needs it
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _stop_on_sigterm(stop)
     running = cluster.Cluster(replicas=args.replicas, port=args.port, host=args.host,
                               log=lambda message: print(message, flush=True))
     try:

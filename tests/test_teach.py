@@ -201,3 +201,20 @@ def test_serve_starts_a_trainer_process_beside_itself_that_ends_with_it(tmp_path
         state = open(f"/proc/{trainer}/stat").read().rsplit(")", 1)[1].split()[0] if os.path.exists(
             f"/proc/{trainer}") else "gone"
         assert state in ("gone", "Z"), f"the trainer outlived its killed server (state {state})"
+
+
+def test_sigterm_stops_a_trainer_even_while_it_holds_its_stop_events_lock():
+    """A trainer or cluster stops on SIGTERM by setting an event its main thread waits on. Python runs the handler in
+    that thread; setting the event right there deadlocked when the signal came inside the event's own wait (a trainer
+    beside a killed server slept on for good). The signal is sent here while the lock is held, in a process of its own
+    (a deadlock there ends in the timeout, not in a hung test run)."""
+    script = ("import os, signal, threading, time\n"
+              "from mnist_app import cli\n"
+              "stop = threading.Event()\n"
+              "cli._stop_on_sigterm(stop)\n"
+              "with stop._cond:  # as inside stop.wait()\n"
+              "    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "    time.sleep(0.2)\n"
+              "print(stop.wait(10))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
