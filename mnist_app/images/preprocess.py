@@ -624,6 +624,30 @@ RULE_LENGTH = 0.8  # a ruled line runs straight across at least this share of th
 RULE_THINNER = 0.75  # ... and is thinner than this share of the strokes' width ...
 RULE_FAINTER = 0.6  # ... or fainter than this share of their ink (a pale blue line under black ink)
 RULE_LEVEL = 0.15  # faint lines count too: ink above this level, when looking for them
+RULE_ON_PAPER = 0.5  # a grid's line judged on its own has paper beside it along at least this share of its length
+RULE_BESIDE = 2  # ... looked for this many pixels beyond the line's edge
+
+
+def _paper_line(ink: np.ndarray, line: np.ndarray, stats: np.ndarray, stroke: float, stroke_level: float) -> bool:
+    """Whether a line found straight across (or down) the picture is the paper's: thinner or fainter than the
+    strokes. `stats` is its row of `cv2.connectedComponentsWithStats`."""
+    thickness = stats[cv2.CC_STAT_AREA] / max(stats[cv2.CC_STAT_WIDTH], stats[cv2.CC_STAT_HEIGHT])
+    return thickness < RULE_THINNER * stroke or float(ink[line].mean()) < RULE_FAINTER * stroke_level
+
+
+def _lies_on_paper(faint: np.ndarray, stats: np.ndarray, across: bool) -> bool:
+    """Whether a line has no ink RULE_BESIDE pixels beyond both its edges along RULE_ON_PAPER of its length: a
+    line of the paper does, save where strokes cross it; a straight run inside a marker's stroke does not."""
+    left, top = stats[cv2.CC_STAT_LEFT], stats[cv2.CC_STAT_TOP]
+    right, bottom = left + stats[cv2.CC_STAT_WIDTH] - 1, top + stats[cv2.CC_STAT_HEIGHT] - 1
+    if across:
+        beside = [faint[row, left: right + 1] if 0 <= row < faint.shape[0] else None
+                  for row in (top - RULE_BESIDE, bottom + RULE_BESIDE)]
+    else:
+        beside = [faint[top: bottom + 1, column] if 0 <= column < faint.shape[1] else None
+                  for column in (left - RULE_BESIDE, right + RULE_BESIDE)]
+    paper = np.logical_and.reduce([side == 0 for side in beside if side is not None])
+    return float(np.mean(paper)) >= RULE_ON_PAPER
 
 
 def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -631,8 +655,11 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
 
     A line is found as ink that survives an opening with a straight element RULE_LENGTH of the picture long
     (a digit's strokes are far shorter); each line is removed only if it is thinner or fainter than the strokes.
-    Where a stroke crosses a removed line, the stroke's ink is kept (a closing of what is left, across the line,
-    bridges it).
+    Lines that cross (a grid, or an exercise book's margin across its ruled lines) are one piece of ink: when the
+    grid as a whole is not removed -- its "thickness" adds up every line's, and a darker margin raises its ink --
+    each of its lines across and down is judged on its own, and removed if it lies on paper (a straight run inside
+    a marker's stroke has ink beside it and stays). Where a stroke crosses a removed line, the stroke's ink is kept
+    (a closing of what is left, across the line, bridges it).
     """
     height, width = ink.shape
     if min(height, width) < 32:
@@ -655,10 +682,16 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     removed = np.zeros_like(lines)
     for index in range(1, count):
         line = labels == index
-        thickness = stats[index, cv2.CC_STAT_AREA] / max(stats[index, cv2.CC_STAT_WIDTH],
-                                                         stats[index, cv2.CC_STAT_HEIGHT])
-        if thickness < RULE_THINNER * stroke or float(ink[line].mean()) < RULE_FAINTER * stroke_level:
+        if _paper_line(ink, line, stats[index], stroke, stroke_level):
             removed[line] = 1
+        elif across[line].any() and down[line].any():  # a grid kept whole: its lines each on their own
+            for found, is_across in ((across, True), (down, False)):
+                parts, part_labels, part_stats, _ = cv2.connectedComponentsWithStats(found & line, connectivity=8)
+                for part in range(1, parts):
+                    each = part_labels == part
+                    if (_paper_line(ink, each, part_stats[part], stroke, stroke_level)
+                            and _lies_on_paper(faint, part_stats[part], is_across)):
+                        removed[each] = 1
     if not removed.any():
         return ink, False  # as thick and as dark as the strokes: bars drawn with the pen, not the paper's lines
     reach = 2 * int(np.ceil(stroke)) + 3
