@@ -736,8 +736,9 @@ def normalize_mnist(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., None]
 
 
-def to_batch(prepared_images: list[np.ndarray]) -> np.ndarray:
-    """Stack 28x28 model inputs into the (N, 28, 28, 1) float32 batch the network takes."""
-    if not prepared_images:
+def to_batch(prepared_images: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Stack 28x28 model inputs (a list, or an (N, 28, 28) array) into the (N, 28, 28, 1) float32 batch the network
+    takes."""
+    if not len(prepared_images):
         return np.zeros((0, config.IMAGE_SIZE, config.IMAGE_SIZE, 1), dtype=np.float32)
     return np.stack(prepared_images).astype(np.float32)[..., None]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app import config
 from mnist_app.errors import ModelFileError
+from mnist_app.images import preprocess
 from mnist_app.network import inference
 
 MODEL_PATH = Path(__file__).with_name("whole_digit.onnx")
@@ -47,6 +47,5 @@ def answer(session, fields: list[np.ndarray]) -> np.ndarray:
     """`log_odds` from a given ONNX Runtime session (the training checks its export with it)."""
     if not len(fields):
         return np.zeros(0)
-    batch = np.stack(fields).reshape(-1, *config.INPUT_SHAPE).astype(np.float32)
-    logits = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    logits = session.run(None, {session.get_inputs()[0].name: preprocess.to_batch(fields)})[0]
     return np.clip(logits.reshape(-1).astype(np.float64), -LOGIT_CAP, LOGIT_CAP)
