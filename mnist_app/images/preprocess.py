@@ -658,8 +658,10 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     Lines that cross (a grid, or an exercise book's margin across its ruled lines) are one piece of ink: when the
     grid as a whole is not removed -- its "thickness" adds up every line's, and a darker margin raises its ink --
     each of its lines across and down is judged on its own, and removed if it lies on paper (a straight run inside
-    a marker's stroke has ink beside it and stays). Where a stroke crosses a removed line, the stroke's ink is kept
-    (a closing of what is left, across the line, bridges it).
+    a marker's stroke has ink beside it and stays). Where a stroke crosses a removed line, the stroke's ink is kept:
+    a closing of what is left, across the line, bridges it, and on a line fainter than the strokes, ink darker than
+    halfway between the line's and the strokes' is a stroke's (a fine pen's stroke running along a line of squared
+    paper has nothing beside it to bridge from).
     """
     height, width = ink.shape
     if min(height, width) < 32:
@@ -697,9 +699,26 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     reach = 2 * int(np.ceil(stroke)) + 3
     bridged = cv2.bitwise_or(cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8)) & across,
                              cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)) & down)
+    gone = (removed & cv2.bitwise_not(bridged) & 1).astype(bool)
+    level = _line_levels(ink, removed, across, down)
+    stroke_ink = (level < RULE_FAINTER * stroke_level) & (ink > (level + stroke_level) / 2)
     cleaned = ink.copy()
-    cleaned[(removed & cv2.bitwise_not(bridged) & 1).astype(bool)] = 0
+    cleaned[gone & ~stroke_ink] = 0
     return cleaned, True
+
+
+def _line_levels(ink: np.ndarray, removed: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Per pixel of a removed line, that line's own ink (the median along it: the strokes crossing it are few),
+    the darker where lines cross: a margin is darker than the ruled lines it crosses."""
+    level = np.zeros(ink.shape, np.float32)
+    for found in (across, down):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(removed & found, connectivity=8)
+        for index in range(1, count):
+            left, top, width, height = stats[index, :4]
+            box = np.s_[top: top + height, left: left + width]
+            line = labels[box] == index
+            level[box][line] = np.maximum(level[box][line], float(np.median(ink[box][line])))
+    return level
 
 
 def find_ink(source, *, number: bool = False) -> InkImage:
