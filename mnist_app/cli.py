@@ -8,6 +8,7 @@ Streamlit (serve) are imported inside the commands that need them, never at the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -32,10 +33,11 @@ PREDICT_CHUNK = 256  # inputs predicted together; bounds memory for huge path li
 def shared_folder() -> Path:
     """The model everyone reads with: the committed one (models/), unless an admin shared another. The store is
     asked only when there is one (a fresh checkout has none, and `predict` makes none), as it is: a store not yet
-    migrated has no shared model."""
-    if not config.store_exists():
+    migrated has no shared model. The embedded SQLite store is first asked with the standard library whether any
+    model is shared at all: mostly none is, and SQLAlchemy (0.3-0.4 s to import here) is then not needed."""
+    if not config.store_exists() or _nothing_shared_in_sqlite():
         return Path(config.MODELS_DIR)
-    import sqlalchemy  # deferred, like the store: SQLAlchemy costs ~0.1 s, only worth it when there is a store
+    import sqlalchemy  # deferred, like the store: only worth its import when a model may be shared
 
     from mnist_app.store import database, registry
 
@@ -43,6 +45,24 @@ def shared_folder() -> Path:
         return registry.folders(database.engine(migrate=False), None)[0]
     except sqlalchemy.exc.DBAPIError:  # no such table yet
         return Path(config.MODELS_DIR)
+
+
+def _nothing_shared_in_sqlite() -> bool:
+    """Whether the embedded SQLite store, read with the standard library, shares no model (False when a database
+    URL names another store, or when the file cannot be read this way: the store's own code then asks)."""
+    if os.environ.get(config.DATABASE_URL_SETTING):
+        return False
+    import sqlite3
+
+    address = f"{config.collection_path().resolve().as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(address, uri=True)) as connection:
+            row = connection.execute("SELECT value FROM settings WHERE key = ?", (config.SHARED_MODEL_KEY,)).fetchone()
+    except sqlite3.OperationalError as error:
+        return str(error).startswith("no such table")  # a store not yet migrated shares nothing
+    except sqlite3.Error:
+        return False
+    return row is None
 
 
 def _predictor(backend: str, folder: Path | None = None) -> inference.Predictor:

@@ -41,6 +41,7 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # what every network takes: one 28x28
 
 # The store of what people keep (mnist_app.store.database): a SQLAlchemy URL, else this SQLite file.
 DATABASE_URL_SETTING = "MNIST_APP_DATABASE_URL"
+SHARED_MODEL_KEY = "shared_model"  # the row of the store's settings table naming the model everyone reads with
 
 
 def collection_path() -> Path:

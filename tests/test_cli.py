@@ -162,3 +162,38 @@ def test_parallel_predict_gives_the_sequential_answers_in_input_order(tmp_path, 
             assert str(got) == str(want)
         else:
             assert np.array_equal(got.model_input, want.model_input)
+
+
+SHARED_PROBE = """
+import sys
+from mnist_app import cli
+print(cli.shared_folder())
+print("sqlalchemy" in sys.modules)
+"""
+
+
+def _shared_as_predict_sees_it() -> tuple[str, bool]:
+    """(the folder `predict` would read with, whether finding it imported SQLAlchemy), from a fresh process."""
+    result = subprocess.run([sys.executable, "-c", SHARED_PROBE], cwd=config.PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    folder, imported = result.stdout.split()
+    return folder, imported == "True"
+
+
+def test_predict_asks_the_store_for_a_shared_model_without_sqlalchemy_unless_one_is_shared(store, tmp_path):
+    """In a checkout with a store (the dashboard makes one), `predict` must still start like a command: SQLAlchemy
+    alone takes 0.3-0.4 s to import here, so the SQLite file is first asked with the standard library whether any
+    model is shared. When one is, the store's own code finds it, and `predict` reads with it."""
+    from mnist_app.store import artifacts, collection, database, registry
+    from tests.support.models import copy_of_the_committed_model
+
+    database.engine()  # the store, made and migrated as the dashboard makes it
+    assert _shared_as_predict_sees_it() == (str(config.MODELS_DIR), False)
+    made = registry.Registry(collection.Access("user:ada")).register(
+        copy_of_the_committed_model(tmp_path / "made", mark="shared for predict"), description="a copy")
+    admin = registry.Registry(collection.Access.server())
+    admin.share(made.id)
+    assert _shared_as_predict_sees_it() == (str(artifacts.local(made.location)), True)
+    admin.share(None)
+    assert _shared_as_predict_sees_it() == (str(config.MODELS_DIR), False)

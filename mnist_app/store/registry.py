@@ -23,7 +23,7 @@ from mnist_app.errors import AccessError, StoreError
 from mnist_app.store import artifacts, database, results, schema
 from mnist_app.store.collection import Access, lock_workspace
 
-SHARED_KEY = "shared_model"
+SHARED_KEY = config.SHARED_MODEL_KEY
 _models, _workspaces, _settings = schema.models, schema.workspaces, schema.settings
 
 
