@@ -687,13 +687,7 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
         if _paper_line(ink, line, stats[index], stroke, stroke_level):
             removed[line] = 1
         elif across[line].any() and down[line].any():  # a grid kept whole: its lines each on their own
-            for found, is_across in ((across, True), (down, False)):
-                parts, part_labels, part_stats, _ = cv2.connectedComponentsWithStats(found & line, connectivity=8)
-                for part in range(1, parts):
-                    each = part_labels == part
-                    if (_paper_line(ink, each, part_stats[part], stroke, stroke_level)
-                            and _lies_on_paper(faint, part_stats[part], is_across)):
-                        removed[each] = 1
+            removed[_paper_lines_of_grid(ink, faint, line, across, down, stroke, stroke_level)] = 1
     if not removed.any():
         return ink, False  # as thick and as dark as the strokes: bars drawn with the pen, not the paper's lines
     reach = 2 * int(np.ceil(stroke)) + 3
@@ -705,6 +699,21 @@ def remove_ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     cleaned = ink.copy()
     cleaned[gone & ~stroke_ink] = 0
     return cleaned, True
+
+
+def _paper_lines_of_grid(ink: np.ndarray, faint: np.ndarray, grid: np.ndarray, across: np.ndarray, down: np.ndarray,
+                         stroke: float, stroke_level: float) -> np.ndarray:
+    """Of a grid (lines across and down that cross: one piece of ink), the lines that are the paper's judged each on
+    its own -- thinner or fainter than the strokes -- and that lie on paper, as a mask."""
+    paper = np.zeros(grid.shape, bool)
+    for found, is_across in ((across, True), (down, False)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(found & grid, connectivity=8)
+        for index in range(1, count):
+            line = labels == index
+            if _paper_line(ink, line, stats[index], stroke, stroke_level) and _lies_on_paper(faint, stats[index],
+                                                                                             is_across):
+                paper |= line
+    return paper
 
 
 def _line_levels(ink: np.ndarray, removed: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
