@@ -214,7 +214,6 @@ def test_a_margin_across_the_ruled_lines_goes_too_but_not_a_markers_stroke_besid
     assert not found.strokes.mask[:120, 20:23].any() and not found.strokes.mask[10:12].any()  # ... the grid goes
 
 
-
 def test_a_fine_pens_stroke_along_a_line_of_squared_paper_stays_and_the_line_goes():
     """On squared paper, a stroke may run along one of the paper's lines for a while (the side of a 0 written with a
     fine pen): it has no ink beside it to bridge the line from, but it is darker than the line. Seen on written
@@ -233,6 +232,7 @@ def test_a_fine_pens_stroke_along_a_line_of_squared_paper_stays_and_the_line_goe
     assert found.strokes.mask[86:150, 190:192].all(axis=1).mean() > 0.9  # the 0's side along the line stays ...
     assert not found.strokes.mask[:76, 190:192].any() and not found.strokes.mask[160:, 190:192].any()  # ... the line
     assert len(found.strokes.pieces) == 1  # goes above and below it, and the 0 is one piece
+
 
 def _lattice(nodes, spans, cuts, runs, skips, heights=None):
     return segment.Lattice(nodes=nodes, spans=spans, cuts=cuts, priors=[0.0] * len(spans), runs=runs,
