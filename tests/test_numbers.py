@@ -240,6 +240,27 @@ def _lattice(nodes, spans, cuts, runs, skips, heights=None):
                            skips=skips)
 
 
+def test_a_cuts_way_down_is_the_cheapest_of_all_ways_that_move_one_column_a_row():
+    """The cut's path through a few columns, found row by row, costs what the cheapest of every possible path costs
+    (all enumerated), moves at most one column a row; with no room to move it goes straight down."""
+    import itertools
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        rows, across = int(rng.integers(1, 6)), int(rng.integers(2, 4))
+        costs = (rng.integers(0, 2, (rows, across)) + 0.02).tolist()  # ink or paper: many ties
+        path = segment._cheapest_way_down(costs)
+        cheapest = min(sum(costs[row][x] for row, x in enumerate(way))
+                       for way in itertools.product(range(across), repeat=rows)
+                       if all(abs(a - b) <= 1 for a, b in zip(way, way[1:])))
+        assert sum(costs[row][x] for row, x in enumerate(path)) == pytest.approx(cheapest)
+        assert np.all(np.abs(np.diff(path)) <= 1) and 0 <= path.min() and path.max() < across
+    mask = np.zeros((6, 5), bool)
+    mask[2:4, :] = True  # a bar across
+    path, runs, crossed = segment._path(mask, (0, 0, 5, 6), 2, 0)
+    assert list(path) == [2] * 6 and (runs, crossed) == (1, 2)
+
+
 def test_the_lattice_keeps_the_most_probable_reading_and_says_which_cuts_are_close_calls():
     """Atoms 0-1-2 of one piece cut twice (one stroke each), candidates: each atom, atoms 0-1 and the whole. The
     path with the highest total wins; a cut whose alternative reading of another number comes within UNSURE_CUT is
