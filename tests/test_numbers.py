@@ -386,6 +386,34 @@ def test_candidates_the_whole_digit_network_rules_out_are_not_read_and_a_reading
     assert 0 < counting.read < 0.7 * len(readings.prepare(case.payload, number=True).fields)
 
 
+def test_candidates_of_the_same_ink_share_one_field_that_each_network_reads_once(predictor, mnist):
+    """A cut with no ink of its own between two others makes candidates of the same ink in the same box: they share
+    one field, which the whole-digit network and the classifier each read once for all of them."""
+    from mnist_app.images import wholeness
+    from mnist_app.measure import numbers
+
+    given = []
+
+    class Recording:
+        def predict_batch(self, batch):
+            given.extend(field.tobytes() for field in batch)
+            return predictor.predict_batch(batch)
+
+        def __getattr__(self, name):
+            return getattr(predictor, name)
+
+    shared = 0
+    for case in numbers.build(mnist.x_test, mnist.y_test, per_kind=2, seed=2026, digits=5):
+        prepared = readings.prepare(case.payload, number=True)
+        shared += len(prepared.fields) - len({id(field) for field in prepared.fields})
+        each = wholeness.answer(wholeness._session(wholeness.MODEL_PATH), prepared.fields)  # every field weighed
+        assert np.allclose(wholeness.log_odds(prepared.fields), each, atol=1e-4)
+        given.clear()
+        assert readings.read_prepared([prepared], Recording())[0].number
+        assert given and len(given) == len(set(given))  # no field read twice
+    assert shared > 0
+
+
 def test_candidates_left_unread_by_their_bounds_change_neither_the_reading_nor_its_orange_boxes(predictor, mnist,
                                                                                                  monkeypatch):
     """A number's candidates are read in two batches: the reading their bounds put first, then those that could

@@ -763,6 +763,15 @@ def normalize_mnist(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., None]
 
 
+def distinct(fields: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct fields, by identity (a number's candidates of the same ink in the same box share one field), and
+    each field's position among them: whatever a network answers for the distinct ones, `[positions]` spreads it
+    back over all."""
+    position: dict[int, int] = {}
+    positions = np.array([position.setdefault(id(field_), len(position)) for field_ in fields], dtype=np.intp)
+    return list({id(field_): field_ for field_ in fields}.values()), positions
+
+
 def to_batch(prepared_images: list[np.ndarray] | np.ndarray) -> np.ndarray:
     """Stack 28x28 model inputs (a list, or an (N, 28, 28) array) into the (N, 28, 28, 1) float32 batch the network
     takes."""

@@ -71,8 +71,11 @@ def prepare(source, *, number: bool = False) -> Prepared:
         return Prepared([], [], decoded, decoded.notes, reason, number)
     if number:  # each candidate's mask covers its box only
         parts, lattice = segment.candidates(found.strokes)
-        fields = [preprocess.to_mnist_field(found.ink[y0:y1, x0:x1], mask, (0, 0, x1 - x0, y1 - y0))
-                  for mask, (x0, y0, x1, y1) in parts]
+        normalised = {}  # candidates of the same ink in the same box (a cut with no ink between two others) share one
+        for mask, (x0, y0, x1, y1) in parts:
+            if (key := (x0, y0, x1, y1, mask.tobytes())) not in normalised:
+                normalised[key] = preprocess.to_mnist_field(found.ink[y0:y1, x0:x1], mask, (0, 0, x1 - x0, y1 - y0))
+        fields = [normalised[(*box, mask.tobytes())] for mask, box in parts]
         return Prepared(fields, [found.to_original(box) for _, box in parts], decoded, decoded.notes, None, number,
                         lattice)
     # every kept stroke belongs to the one digit; a small one is read again at full resolution
@@ -210,7 +213,8 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
 
     A number's candidates are read in two batches: first those of the reading their bounds (`segment.Lattice.bounds`,
     the best score each could get) put first, then those that may still matter once that reading's real score is
-    known (`segment.Lattice.still_needed`); the rest could change neither the reading nor its orange boxes.
+    known (`segment.Lattice.still_needed`); the rest could change neither the reading nor its orange boxes. Each
+    distinct field is read once (candidates of the same ink share one, see `prepare`).
 
     The decision is the same for every face: a piece whose most likely digit gets less of the network's
     probability than `predictor.reject_below` (fitted by mnist_app.measure.decision) is not a digit. A single digit
@@ -224,12 +228,15 @@ def read_prepared(prepared: list[Prepared], predictor: inference.Predictor) -> l
     bounds = [None if lattice is None else lattice.bounds(whole) for lattice, _, whole in plans]
     wanted = [list(range(len(kept))) if lattice is None else lattice.best(bound)[1]
               for (lattice, kept, _), bound in zip(plans, bounds)]
+    shared = [preprocess.distinct([item.fields[k] for k in kept])[1] for item, (_, kept, _) in zip(prepared, plans)]
     while any(wanted):
+        wanted = [list({field_of[k]: k for k in chosen}.values()) for field_of, chosen in zip(shared, wanted)]
         fields = [item.fields[kept[k]] for item, (_, kept, _), chosen in zip(prepared, plans, wanted) for k in chosen]
         answers = iter(predictor.predict_batch(preprocess.to_batch(fields)))
-        for raw, read, chosen in zip(raws, done, wanted):
-            for k in chosen:
-                raw[k], read[k] = next(answers), True
+        for raw, read, chosen, field_of in zip(raws, done, wanted, shared):
+            for k in chosen:  # the answer for a field is the answer for every candidate that shares it
+                same = field_of == field_of[k]
+                raw[same], read[same] = next(answers), True
         wanted = [[] if lattice is None else
                   lattice.still_needed(np.where(read, lattice.scores(raw, whole), bound), read)
                   for (lattice, _, whole), raw, read, bound in zip(plans, raws, done, bounds)]

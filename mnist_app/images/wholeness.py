@@ -39,8 +39,9 @@ def _session(path: Path):
 
 def log_odds(fields: list[np.ndarray]) -> np.ndarray:
     """Per 28x28 field (as `preprocess.to_mnist_field` makes them), the log-odds that it is one whole digit,
-    within +-LOGIT_CAP."""
-    return answer(_session(MODEL_PATH), fields)
+    within +-LOGIT_CAP (a field shared by several candidates is weighed once)."""
+    unique, positions = preprocess.distinct(fields)
+    return answer(_session(MODEL_PATH), unique)[positions]
 
 
 def answer(session, fields: list[np.ndarray]) -> np.ndarray:
