@@ -464,6 +464,28 @@ def test_a_candidate_is_a_whole_digit_where_that_digits_ink_begins_and_ends():
     assert list(numbers.whole_digits(case, boxes)) == [True, False, False, True]
 
 
+def test_a_written_number_knows_its_mnist_digits_and_which_the_network_cannot_read_even_as_mnist_wrote_them(
+        predictor, mnist):
+    """Each digit of a written number remembers the MNIST test digit it was made from (a template's has none); a
+    number holding one that the network misreads in MNIST's own 28x28 is counted: no segmentation can mend it."""
+    from mnist_app.images import preprocess
+    from mnist_app.measure import numbers
+
+    cases = numbers.build(mnist.x_test, mnist.y_test, per_kind=3, seed=2026)
+    for case in cases:
+        assert len(case.sources) == len(case.number)
+        for index, digit in zip(case.sources, case.number):
+            assert index is None or int(mnist.y_test[index]) == int(digit)
+    assert any(index is None for case in cases for index in case.sources)  # a template-drawn 1, 7 or 4
+    misread = predictor.predict_batch(preprocess.normalize_mnist(mnist.x_test[:3000])).argmax(axis=1) != \
+        mnist.y_test[:3000]
+    wrong, right = int(np.flatnonzero(misread)[0]), int(np.flatnonzero(~misread)[0])
+    made = [numbers.Case("paper", "apart", "", b"", sources=(right, wrong)),
+            numbers.Case("paper", "apart", "", b"", sources=(right, None)),
+            numbers.Case("paper", "touching", "", b"", sources=(None, right, right))]
+    assert numbers.with_a_misread_digit(made, mnist.x_test, mnist.y_test, predictor) == {"apart": 0.5, "touching": 0.0}
+
+
 def test_an_unreadable_whole_digit_model_says_how_to_rebuild_it(tmp_path, monkeypatch):
     from mnist_app.errors import ModelFileError
     from mnist_app.images import wholeness
