@@ -32,6 +32,7 @@ from mnist_app.images import reading  # noqa: E402
 from mnist_app.measure import numbers  # noqa: E402
 from mnist_app.network import inference  # noqa: E402
 from mnist_app.store import data  # noqa: E402
+from mnist_app.store import results as results_files  # noqa: E402
 
 SEED = 2026
 TARGET_MS = 30.0
@@ -89,7 +90,7 @@ def main() -> int:
     met = "met" if result["p50_ms"] <= TARGET_MS else "NOT MET"
     print(f"\nA 5-digit written number on one core, end to end: p50 {result['p50_ms']:.1f} ms, p99 "
           f"{result['p99_ms']:.1f} ms ({len(five)} numbers)  <= {TARGET_MS:.0f} ms: {met}")
-    mflop = json.loads((config.MODELS_DIR / config.SUMMARY_FILENAME).read_text()).get("mflop")
+    mflop = (results_files.load_model_summary() or {}).get("mflop")
     speed = f", {mflop / per_image_ms:.0f} GFLOP/s: this machine's speed" if mflop else ""
     print(f"  of which the classifier: {classifier.images / len(five):.1f} reads x {per_image_ms:.2f} ms "
           f"({mflop} MFLOP a read{speed})")
