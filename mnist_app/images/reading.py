@@ -72,10 +72,11 @@ def prepare(source, *, number: bool = False) -> Prepared:
     if number:  # each candidate's mask covers its box only
         parts, lattice = segment.candidates(found.strokes)
         normalised = {}  # candidates of the same ink in the same box (a cut with no ink between two others) share one
-        for mask, (x0, y0, x1, y1) in parts:
-            if (key := (x0, y0, x1, y1, mask.tobytes())) not in normalised:
+        keys = [(*box, mask.tobytes()) for mask, box in parts]
+        for key, (mask, (x0, y0, x1, y1)) in zip(keys, parts):
+            if key not in normalised:
                 normalised[key] = preprocess.to_mnist_field(found.ink[y0:y1, x0:x1], mask, (0, 0, x1 - x0, y1 - y0))
-        fields = [normalised[(*box, mask.tobytes())] for mask, box in parts]
+        fields = [normalised[key] for key in keys]
         return Prepared(fields, [found.to_original(box) for _, box in parts], decoded, decoded.notes, None, number,
                         lattice)
     # every kept stroke belongs to the one digit; a small one is read again at full resolution
