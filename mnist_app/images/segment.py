@@ -443,14 +443,14 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
     # atoms i..j-1 are drawn on one sheet as j grows (each once, not once for every candidate they are part of)
     sheet = np.zeros(strokes.mask.shape, dtype=bool)
     for i in range(len(atoms)):
-        run, left, top, right, bottom = [], np.inf, np.inf, -np.inf, -np.inf  # atoms i..j-1 with ink, their box
+        inked, left, top, right, bottom = False, np.inf, np.inf, -np.inf, -np.inf  # atoms i..j-1: any ink, its box
         for j in range(i + 1, len(atoms) + 1):
             if boxes[j - 1] is not None:
-                run.append(j - 1)
+                inked = True
                 x0, y0, x1, y1 = boxes[j - 1]
                 sheet[y0:y1, x0:x1] |= atoms[j - 1][1]
                 left, top, right, bottom = min(left, x0), min(top, y0), max(right, x1), max(bottom, y1)
-            if not run:
+            if not inked:
                 continue
             if j - i > 1 and wholes.get(i) != j and (j - i > MAX_ATOMS or right - left > MAX_DIGIT_WIDTH * height):
                 if j > wholes.get(i, 0):
@@ -467,7 +467,7 @@ def candidates(strokes: preprocess.Strokes) -> tuple[list[tuple[np.ndarray, Box]
                 box = (left + box[0], top + box[1], left + box[2], top + box[3])
             found.append((crop, box))
             spans.append((i, j))
-        if run:
+        if inked:
             sheet[top:bottom, left:right] = False
     skips = [SKIP_SCORE if box is not None and max(box[2] - box[0], box[3] - box[1]) < FRAGMENT * height
              else -np.inf for box in boxes]
