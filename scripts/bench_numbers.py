@@ -91,9 +91,8 @@ def main() -> int:
     print(f"\nA 5-digit written number on one core, end to end: p50 {result['p50_ms']:.1f} ms, p99 "
           f"{result['p99_ms']:.1f} ms ({len(five)} numbers)  <= {TARGET_MS:.0f} ms: {met}")
     mflop = (results_files.load_model_summary() or {}).get("mflop")
-    speed = f", {mflop / per_image_ms:.0f} GFLOP/s: this machine's speed" if mflop else ""
-    print(f"  of which the classifier: {classifier.images / len(five):.1f} reads x {per_image_ms:.2f} ms "
-          f"({mflop} MFLOP a read{speed})")
+    speed = f" ({mflop} MFLOP a read, {mflop / per_image_ms:.0f} GFLOP/s: this machine's speed)" if mflop else ""
+    print(f"  of which the classifier: {classifier.images / len(five):.1f} reads x {per_image_ms:.2f} ms{speed}")
     print(f"\nNumbers read exactly ({args.per_kind} per face and spacing, seed {args.seed}):")
     print(numbers.format_table(figures))
     print("Numbers holding a digit the network misreads even as MNIST wrote it (its own 28x28): "
