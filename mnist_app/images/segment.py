@@ -8,8 +8,9 @@ CUT_GRID of the digit height across it, crossing few strokes. The pieces and the
 of a `Lattice`: every run of atoms that could be one digit is a candidate. A small whole-digit network
 (`mnist_app.images.wholeness`) first says how likely each candidate is to be one whole digit rather than half of
 one, two touching ones or a digit with a sliver of its neighbour; the candidates it rules out (`PRUNE_BELOW`) are not
-read further (`Lattice.worth_reading`). The classifier reads the rest in one batch, and the reading kept is the run
-of candidates across the whole number with the highest total score (`Lattice.best_path`). A candidate's score weighs
+read further (`Lattice.worth_reading`). The classifier reads the rest in two batches, those the reading's bounds put
+first and then only those that may still matter (`reading.read_prepared`), and the reading kept is the run of
+candidates across the whole number with the highest total score (`Lattice.best_path`). A candidate's score weighs
 what the networks say of it (the log-probability of its likeliest digit, by how much that digit beats the runner-up,
 the whole-digit log-odds) against its shape in the number (its width, its height and how far it sits off the
 number's middle line, against the number's own digit height) and what its cuts cost; the weights (WEIGHTS) are
