@@ -464,6 +464,20 @@ def test_a_candidate_is_a_whole_digit_where_that_digits_ink_begins_and_ends():
     assert list(numbers.whole_digits(case, boxes)) == [True, False, False, True]
 
 
+def test_a_shares_interval_is_wilsons_and_narrows_as_more_numbers_are_read():
+    """Wilson's 95 % score interval, against values worked out by hand from its formula: 0 of 10, 5 of 10 and 97 of
+    100; it keeps inside [0, 1] and, with many numbers, is four times narrower for 16 times as many."""
+    from mnist_app.measure import numbers
+
+    assert numbers.interval(0.0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert numbers.interval(0.5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert numbers.interval(0.97, 100) == pytest.approx((0.9154, 0.9897), abs=1e-4)
+    low, high = numbers.interval(1.0, 25)
+    assert high == 1.0 and 0.86 < low < 0.87
+    narrow, wide = numbers.interval(0.97, 6400), numbers.interval(0.97, 400)
+    assert (wide[1] - wide[0]) / (narrow[1] - narrow[0]) == pytest.approx(4, rel=0.1)
+
+
 def test_a_written_number_knows_its_mnist_digits_and_which_the_network_cannot_read_even_as_mnist_wrote_them(
         predictor, mnist):
     """Each digit of a written number remembers the MNIST test digit it was made from (a template's has none); a
