@@ -500,6 +500,35 @@ def test_a_written_number_knows_its_mnist_digits_and_which_the_network_cannot_re
     assert numbers.with_a_misread_digit(made, mnist.x_test, mnist.y_test, predictor) == {"apart": 0.5, "touching": 0.0}
 
 
+def test_a_written_number_knows_its_pen_and_the_figures_are_given_per_pen_too(predictor, mnist, monkeypatch):
+    """Each written number records the pen all its digits were written with, and `measure` gives the share read
+    exactly per pen as well as per face: both pool back to the share over every face."""
+    from mnist_app.measure import numbers
+
+    written_with, digit = [], numbers._digit
+
+    def recording(x_test, y_test, rng, height, pen, slant):
+        written_with.append(pen)
+        return digit(x_test, y_test, rng, height, pen, slant)
+
+    monkeypatch.setattr(numbers, "_digit", recording)
+    cases = numbers.build(mnist.x_test, mnist.y_test, per_kind=4, seed=2026)
+    start = 0
+    for case in cases:
+        assert set(written_with[start: start + len(case.number)]) == {case.pen}
+        start += len(case.number)
+    assert {case.pen for case in cases} == set(numbers.PENS)
+    figures = numbers.measure(cases, predictor)
+    for spacing in numbers.SPACINGS:
+        made = [case for case in cases if case.spacing == spacing]
+        for kinds, key in ((numbers.FACES, lambda case: case.face), (numbers.PENS, lambda case: case.pen)):
+            keys = {kind: numbers.pen_key(kind) if kinds is numbers.PENS else kind for kind in kinds}
+            pooled = sum(figures.get((keys[kind], spacing), 0.0) * sum(key(case) == kind for case in made)
+                         for kind in kinds) / len(made)
+            assert pooled == pytest.approx(figures[("all", spacing)])
+    assert "thin pen" in numbers.format_table(figures)
+
+
 def test_an_unreadable_whole_digit_model_says_how_to_rebuild_it(tmp_path, monkeypatch):
     from mnist_app.errors import ModelFileError
     from mnist_app.images import wholeness

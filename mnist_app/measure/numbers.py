@@ -14,8 +14,8 @@ in one of four faces: white strokes on a black **canvas**; dark ink on **paper**
 the digits, sometimes squared paper or a red margin).
 
 `measure()` reads them all with `reading.read(number=True)` and gives the share of numbers read exactly, per face
-and spacing; `with_a_misread_digit()` the share holding a digit the network misreads even as MNIST wrote it (what
-no segmentation can mend); `scripts/bench_numbers.py` (in `make bench`) prints both with the time per number.
+and spacing, and per pen; `with_a_misread_digit()` the share holding a digit the network misreads even as MNIST wrote
+it (what no segmentation can mend); `scripts/bench_numbers.py` (in `make bench`) prints both with the time per number.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Case:
     payload: bytes
     columns: tuple[tuple[int, int], ...] = ()  # each digit's first and last column in the picture (for diagnosis)
     sources: tuple[int | None, ...] = ()  # each digit's index among the MNIST images it came from (None: a template)
+    pen: str = "mnist"  # the pen every digit of the number was written with (PENS)
 
 
 def _crop(ink: np.ndarray) -> np.ndarray:
@@ -174,7 +175,7 @@ def written_number(x_test, y_test, face: str, spacing: str, rng, digits: int | N
               for _ in range(count)]
     field, columns = _layout([ink for _, ink, _ in digits], spacing, height, rng)
     return Case(face, spacing, "".join(str(label) for label, _, _ in digits), _face(field, face, height, rng), columns,
-                tuple(index for _, _, index in digits))
+                tuple(index for _, _, index in digits), pen)
 
 
 def whole_digits(case: Case, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -196,16 +197,23 @@ def build(x_test, y_test, per_kind: int = 50, seed: int = 23, digits: int | None
             for face in FACES for spacing in SPACINGS for _ in range(per_kind)]
 
 
+def pen_key(pen: str) -> str:
+    """The key of a pen's figures in `measure`'s answer ("thin pen"), beside the faces'."""
+    return f"{pen} pen"
+
+
 def measure(cases: list[Case], predictor) -> dict:
-    """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face, and ("unsure",
-    "wrong") and ("unsure", "right"): the share of the numbers read wrong, and of those read right, that show an
-    orange box (a digit read with under 80 % confidence, or whose cut or join was a close call)."""
+    """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face, (pen_key(pen),
+    spacing) per pen over every face, and ("unsure", "wrong") and ("unsure", "right"): the share of the numbers read
+    wrong, and of those read right, that show an orange box (a digit read with under 80 % confidence, or whose cut
+    or join was a close call)."""
     right: dict[tuple[str, str], list[bool]] = {}
     for case in cases:
         read = reading.read(case.payload, number=True, predictor=predictor)
         exact = (read.number or "") == case.number
         right.setdefault((case.face, case.spacing), []).append(exact)
         right.setdefault(("all", case.spacing), []).append(exact)
+        right.setdefault((pen_key(case.pen), case.spacing), []).append(exact)
         right.setdefault(("unsure", "right" if exact else "wrong"), []).append(read.unsure)
     return {kind: sum(flags) / len(flags) for kind, flags in right.items()}
 
@@ -236,10 +244,18 @@ def interval(share: float, count: int, z: float = 1.96) -> tuple[float, float]:
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def format_table(figures: dict) -> str:
-    lines = [f"{'face':<8} " + " ".join(f"{spacing:>9}" for spacing in SPACINGS)]
+def format_table(figures: dict, counts: dict | None = None) -> str:
+    """The shares read exactly, per face and over every face, then per pen (with how many numbers each pen wrote
+    when `counts` gives {(pen_key(pen), spacing): numbers}: half the numbers are written as MNIST wrote them, a
+    sixth with each other pen)."""
+    lines = [f"{'face':<12} " + " ".join(f"{spacing:>9}" for spacing in SPACINGS)]
     for face in (*FACES, "all"):
-        lines.append(f"{face:<8} " + " ".join(f"{figures.get((face, s), float('nan')):>9.1%}" for s in SPACINGS))
+        lines.append(f"{face:<12} " + " ".join(f"{figures.get((face, s), float('nan')):>9.1%}" for s in SPACINGS))
+    lines.append(f"{'pen':<12} " + " ".join(f"{spacing:>9}" for spacing in SPACINGS))
+    for pen in map(pen_key, PENS):
+        lines.append(f"{pen:<12} " + " ".join(f"{figures.get((pen, s), float('nan')):>9.1%}" for s in SPACINGS)
+                     + ("  (" + ", ".join(f"{counts.get((pen, s), 0):,}" for s in SPACINGS) + " numbers)"
+                        if counts else ""))
     return "\n".join(lines)
 
 
