@@ -95,8 +95,7 @@ def main() -> int:
               "exact": {f"{face}/{spacing}": round(share, 4) for (face, spacing), share in figures.items()},
               "numbers": counts,
               "numbers_per_pen": {f"{pen}/{spacing}": count for (pen, spacing), count in per_pen.items()},
-              "interval_95": {spacing: [round(low, 4), round(high, 4)]
-                                                 for spacing, (low, high) in intervals.items()},
+              "interval_95": {spacing: [round(low, 4), round(high, 4)] for spacing, (low, high) in intervals.items()},
               "with_a_misread_digit": {spacing: round(share, 4) for spacing, share in lost.items()}}
     output = config.PROJECT_ROOT / "artifacts" / "bench_numbers.json"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -521,10 +521,9 @@ def test_a_written_number_knows_its_pen_and_the_figures_are_given_per_pen_too(pr
     figures = numbers.measure(cases, predictor)
     for spacing in numbers.SPACINGS:
         made = [case for case in cases if case.spacing == spacing]
-        for kinds, key in ((numbers.FACES, lambda case: case.face), (numbers.PENS, lambda case: case.pen)):
-            keys = {kind: numbers.pen_key(kind) if kinds is numbers.PENS else kind for kind in kinds}
-            pooled = sum(figures.get((keys[kind], spacing), 0.0) * sum(key(case) == kind for case in made)
-                         for kind in kinds) / len(made)
+        for group in (lambda case: case.face, lambda case: numbers.pen_key(case.pen)):
+            # each number weighs its group's share once: the groups' shares, weighted by their sizes
+            pooled = sum(figures[(group(case), spacing)] for case in made) / len(made)
             assert pooled == pytest.approx(figures[("all", spacing)])
     assert "thin pen" in numbers.format_table(figures)
 
