@@ -81,6 +81,12 @@ def _digit(x_test, y_test, rng, height: int, pen: str, slant: float) -> tuple[in
     label, ink = int(y_test[index]), x_test[index].astype(np.float32) / 255.0
     if label in TEMPLATE_FOR and rng.random() < WRITER_SHARE:
         (label, ink), index = handwriting.written(TEMPLATE_FOR[label], 112, rng), None
+    return label, in_pen(ink, height, pen, slant), index
+
+
+def in_pen(ink: np.ndarray, height: int, pen: str, slant: float) -> np.ndarray:
+    """A digit's ink (floats, 1 is ink) `height` px tall, aspect kept, written with one of PENS and cropped: with a
+    marker, a fine pen (the strokes' middle line, 3 px wide) or leaning `slant` degrees; "mnist": as MNIST wrote it."""
     ink = _to_height(ink, height)
     if pen == "thick":
         ink = handwriting.thick(ink, 0.1)
@@ -88,7 +94,7 @@ def _digit(x_test, y_test, rng, height: int, pen: str, slant: float) -> tuple[in
         ink = handwriting.thin(ink, 3)
     elif pen == "slanted":
         ink = handwriting.slanted(ink, slant)
-    return label, _crop(ink), index
+    return _crop(ink)
 
 
 def _layout(inks: list[np.ndarray], spacing: str, height: int, rng) -> tuple[np.ndarray, tuple]:
