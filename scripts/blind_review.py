@@ -40,7 +40,6 @@ from mnist_app.store import data
 MIN_RIGHT = 20  # digits (numbers) read right shown per pen, among its misreads, so the misreads cannot be told apart
 TILES_PER_SHEET, COLUMNS, TILE = 40, 10, 124
 NUMBERS_PER_SHEET, NUMBER_COLUMNS, NUMBER_TILE = 12, 2, (620, 180)
-FRESH_SEEDS = numbers.FRESH_SEEDS
 OUT = config.PROJECT_ROOT / "artifacts" / "blind_review"
 
 
@@ -53,6 +52,15 @@ def _field(ink: np.ndarray) -> np.ndarray:
 def _written(x_test: np.ndarray, item: dict) -> np.ndarray:
     return numbers.in_pen(x_test[item["index"]].astype(np.float32) / 255.0, item["height"], item["pen"],
                           item["slant"])
+
+
+def _drawn(rng, y_test: np.ndarray, pen: str, count: int) -> list[dict]:
+    """`count` different test digits to write with `pen`, each at a number's height and slant."""
+    indices = rng.choice(len(y_test), count, replace=False)
+    heights = rng.integers(56, 110, count)
+    slants = rng.uniform(10, 25, count) * rng.choice([-1, 1], count)
+    return [{"pen": pen, "index": int(i), "height": int(h), "slant": round(float(s), 3), "label": int(y_test[i])}
+            for i, h, s in zip(indices, heights, slants)]
 
 
 def _with_right_ones(rng, items: list[dict], written: int) -> list[dict]:
@@ -74,11 +82,7 @@ def choose(x_test: np.ndarray, y_test: np.ndarray, predictor, per_pen: int, seed
     rng = np.random.default_rng(seed)
     chosen = []
     for pen in numbers.PENS:
-        indices = rng.choice(len(x_test), per_pen, replace=False)
-        heights = rng.integers(56, 110, per_pen)
-        slants = rng.uniform(10, 25, per_pen) * rng.choice([-1, 1], per_pen)
-        items = [{"pen": pen, "index": int(i), "height": int(h), "slant": round(float(s), 3), "label": int(y_test[i])}
-                 for i, h, s in zip(indices, heights, slants)]
+        items = _drawn(rng, y_test, pen, per_pen)
         fields = np.stack([_field(_written(x_test, item)) for item in items])[..., None]
         reads = np.concatenate([predictor.predict_batch(fields[start: start + 500]).argmax(axis=1)
                                 for start in range(0, len(fields), 500)])
@@ -92,7 +96,7 @@ def _cases(x_test: np.ndarray, y_test: np.ndarray, seeds, per_kind: int = 100) -
     return {seed: numbers.build(x_test, y_test, per_kind=per_kind, seed=seed) for seed in seeds}
 
 
-def choose_numbers(x_test: np.ndarray, y_test: np.ndarray, predictor, seeds=FRESH_SEEDS, spacing: str = "apart",
+def choose_numbers(x_test: np.ndarray, y_test: np.ndarray, predictor, seeds=numbers.FRESH_SEEDS, spacing: str = "apart",
                    per_kind: int = 100, choice_seed: int = 77) -> list[dict]:
     """The written numbers of `seeds` with `spacing` (`numbers.build(per_kind=...)`), read as the app reads them:
     per pen, every number read wrong and as many read right (MIN_RIGHT at least), shuffled and numbered as tiles."""
@@ -111,51 +115,44 @@ def choose_numbers(x_test: np.ndarray, y_test: np.ndarray, predictor, seeds=FRES
     return _as_tiles(rng, chosen)
 
 
-def draw_sheets(x_test: np.ndarray, items: list[dict], out: Path) -> list[Path]:
-    """The tiles, TILES_PER_SHEET to a PNG sheet: each digit as written (dark on white), its tile number above it."""
+def _draw(pictures: list[tuple[int, Image.Image]], out: Path, name: str, per_sheet: int, columns: int,
+          size: tuple[int, int]) -> list[Path]:
+    """(tile, picture) pairs, `per_sheet` to a PNG sheet `columns` wide, each picture in a `size` box with its tile
+    number above it; the paths of the sheets."""
     out.mkdir(parents=True, exist_ok=True)
+    width, height = size
     paths = []
-    for first in range(0, len(items), TILES_PER_SHEET):
-        page = items[first: first + TILES_PER_SHEET]
-        rows = -(-len(page) // COLUMNS)
-        sheet = Image.new("L", (COLUMNS * TILE, rows * TILE), 255)
+    for first in range(0, len(pictures), per_sheet):
+        page = pictures[first: first + per_sheet]
+        mode = page[0][1].mode
+        sheet = Image.new(mode, (columns * width, -(-len(page) // columns) * height), "white")
         pen = ImageDraw.Draw(sheet)
-        for place, item in enumerate(page):
-            left, top = (place % COLUMNS) * TILE, (place // COLUMNS) * TILE
-            ink = _written(x_test, item)
-            tile = Image.fromarray((255 - np.clip(ink, 0, 1) * 255).astype(np.uint8))
-            tile.thumbnail((TILE - 16, TILE - 16))
-            sheet.paste(tile, (left + 8, top + 14))
-            pen.text((left + 2, top + 1), str(item["tile"]), fill=0)
-            pen.rectangle([left, top, left + TILE - 1, top + TILE - 1], outline=180)
-        paths.append(out / f"sheet{first // TILES_PER_SHEET:02d}.png")
+        for place, (tile, picture) in enumerate(page):
+            left, top = (place % columns) * width, (place // columns) * height
+            picture.thumbnail((width - 16, height - 20))
+            sheet.paste(picture, (left + 8, top + 14))
+            pen.text((left + 2, top + 1), str(tile), fill="black")
+            pen.rectangle([left, top, left + width - 1, top + height - 1], outline="darkgrey")
+        paths.append(out / f"{name}{first // per_sheet:02d}.png")
         sheet.save(paths[-1])
     return paths
+
+
+def draw_sheets(x_test: np.ndarray, items: list[dict], out: Path) -> list[Path]:
+    """The tiles, TILES_PER_SHEET to a PNG sheet: each digit as written (dark on white), its tile number above it."""
+    pictures = [(item["tile"], Image.fromarray((255 - np.clip(_written(x_test, item), 0, 1) * 255).astype(np.uint8)))
+                for item in items]
+    return _draw(pictures, out, "sheet", TILES_PER_SHEET, COLUMNS, (TILE, TILE))
 
 
 def draw_number_sheets(x_test: np.ndarray, y_test: np.ndarray, items: list[dict], out: Path,
                        per_kind: int = 100) -> list[Path]:
     """The numbers' tiles, NUMBERS_PER_SHEET to a PNG sheet: each picture as the app was given it, its tile number
     above it."""
-    out.mkdir(parents=True, exist_ok=True)
     cases = _cases(x_test, y_test, sorted({item["seed"] for item in items}), per_kind)
-    width, height = NUMBER_TILE
-    paths = []
-    for first in range(0, len(items), NUMBERS_PER_SHEET):
-        page = items[first: first + NUMBERS_PER_SHEET]
-        rows = -(-len(page) // NUMBER_COLUMNS)
-        sheet = Image.new("RGB", (NUMBER_COLUMNS * width, rows * height), "white")
-        pen = ImageDraw.Draw(sheet)
-        for place, item in enumerate(page):
-            left, top = (place % NUMBER_COLUMNS) * width, (place // NUMBER_COLUMNS) * height
-            picture = Image.open(io.BytesIO(cases[item["seed"]][item["position"]].payload)).convert("RGB")
-            picture.thumbnail((width - 16, height - 22))
-            sheet.paste(picture, (left + 8, top + 16))
-            pen.text((left + 3, top + 2), str(item["tile"]), fill="black")
-            pen.rectangle([left, top, left + width - 1, top + height - 1], outline=(180, 180, 180))
-        paths.append(out / f"numbers{first // NUMBERS_PER_SHEET:02d}.png")
-        sheet.save(paths[-1])
-    return paths
+    pictures = [(item["tile"], Image.open(io.BytesIO(cases[item["seed"]][item["position"]].payload)).convert("RGB"))
+                for item in items]
+    return _draw(pictures, out, "numbers", NUMBERS_PER_SHEET, NUMBER_COLUMNS, NUMBER_TILE)
 
 
 def key_text(items: list[dict]) -> str:
@@ -193,36 +190,30 @@ def score(items: list[dict], answers: dict[int, str]) -> dict[str, dict]:
     missing = sorted({item["tile"] for item in items} - set(answers))
     if missing:
         raise ValueError(f"no answer for tiles {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-    figures, totals = {}, {"written": 0, "misread": 0, "misread_legible": 0, "person": 0.0, "both": 0.0}
+    figures, counts = {}, []
     for pen in numbers.PENS:
         mine = [item for item in items if item["pen"] == pen]
         if not mine:
             continue
-        written = mine[0]["written"]
         wrong = [item for item in mine if item["read"] != item["label"]]
         right = [item for item in mine if item["read"] == item["label"]]
         legible = sum(answers[item["tile"]] == str(item["label"]) for item in wrong)
         right_missed = sum(answers[item["tile"]] != str(item["label"]) for item in right)
+        written = mine[0]["written"]
         both = (written - len(wrong)) * (1 - right_missed / max(len(right), 1))  # read right by network and person
-        figures[pen] = {
-            "written": written, "misread": len(wrong), "misread_legible": legible,
-            "misread_illegible": len(wrong) - legible, "right_shown": len(right), "right_illegible": right_missed,
-            "error_on_legible": legible / written, "error_on_illegible": (len(wrong) - legible) / written,
-            "person": (both + legible) / written, "network_on_readable": both / max(both + legible, 1e-9)}
-        for name, value in (("written", written), ("misread", len(wrong)), ("misread_legible", legible),
-                            ("person", both + legible), ("both", both)):
-            totals[name] += value
+        counts.append((written, len(wrong), legible, len(right), right_missed, both))
+        figures[pen] = _figures(*counts[-1])
     if figures:
-        figures["all"] = {"written": totals["written"], "misread": totals["misread"],
-                          "misread_legible": totals["misread_legible"],
-                          "misread_illegible": totals["misread"] - totals["misread_legible"],
-                          "right_shown": sum(f["right_shown"] for f in figures.values()),
-                          "right_illegible": sum(f["right_illegible"] for f in figures.values()),
-                          "error_on_legible": totals["misread_legible"] / totals["written"],
-                          "error_on_illegible": (totals["misread"] - totals["misread_legible"]) / totals["written"],
-                          "person": totals["person"] / totals["written"],
-                          "network_on_readable": totals["both"] / max(totals["person"], 1e-9)}
+        figures["all"] = _figures(*(sum(column) for column in zip(*counts)))
     return figures
+
+
+def _figures(written: int, misread: int, legible: int, right_shown: int, right_missed: int, both: float) -> dict:
+    """`score`'s figures from its counts (`both`: of those written, how many network and person would read right)."""
+    return {"written": written, "misread": misread, "misread_legible": legible, "misread_illegible": misread - legible,
+            "right_shown": right_shown, "right_illegible": right_missed, "error_on_legible": legible / written,
+            "error_on_illegible": (misread - legible) / written, "person": (both + legible) / written,
+            "network_on_readable": both / max(both + legible, 1e-9)}
 
 
 def format_figures(figures: dict[str, dict]) -> str:
@@ -246,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     sheets.add_argument("--seed", type=int, default=77)
     sheets.add_argument("--out", type=Path, default=OUT)
     number_sheets = commands.add_parser("number-sheets", help="written numbers: the sheets to read and their key")
-    number_sheets.add_argument("--seed", type=int, nargs="+", default=list(FRESH_SEEDS))
+    number_sheets.add_argument("--seed", type=int, nargs="+", default=list(numbers.FRESH_SEEDS))
     number_sheets.add_argument("--spacing", choices=numbers.SPACINGS, default="apart")
     number_sheets.add_argument("--out", type=Path, default=OUT.with_name("blind_review_numbers"))
     scoring = commands.add_parser("score", help="score a reader's answers against the key")

@@ -39,12 +39,7 @@ def test_every_misread_is_shown_with_at_least_as_many_digits_read_right_and_the_
         assert all(item["label"] == y_test[item["index"]] for item in mine)
         assert all(item["written"] == 60 for item in mine)
     # every misread of the 60 digits per pen is on a tile: redo the reading and count them
-    rng = np.random.default_rng(3)
-    indices = rng.choice(len(x_test), 60, replace=False)
-    heights = rng.integers(56, 110, 60)
-    slants = rng.uniform(10, 25, 60) * rng.choice([-1, 1], 60)
-    first = [{"pen": "mnist", "index": int(i), "height": int(h), "slant": round(float(s), 3)}
-             for i, h, s in zip(indices, heights, slants)]
+    first = blind_review._drawn(np.random.default_rng(3), y_test, "mnist", 60)
     reads = Misreads(limit=60.0).predict_batch(
         np.stack([blind_review._field(blind_review._written(x_test, item)) for item in first])[..., None])
     misread = {item["index"] for item, read in zip(first, reads.argmax(axis=1)) if read != y_test[item["index"]]}
