@@ -1,6 +1,6 @@
 """Whole numbers as people write them: time per 5-digit number on one core, and how many are read exactly.
 
-    .venv/bin/python -m scripts.bench_numbers [--per-kind 100] [--seed 2026 ...]      (also run by `make bench`)
+    .venv/bin/python -m scripts.bench_numbers [--per-kind 100] [--seed 2026 ...] [--causes]   (in `make bench`)
 
 The process pins itself to one CPU before ONNX Runtime starts (whose sessions then keep to it), so the time is what
 one core spends on a number, end to end: the encoded picture decoded, its ink and ruled lines found, the candidate
@@ -16,7 +16,10 @@ spacing pin a share near 97 % down to about +-1.7 points only.
 Beside the share of numbers read exactly, it gives the share that no segmentation lets this network read (unless a
 pen's style happens to mend the digit): those holding a digit the network misreads even in MNIST's own 28x28 form
 (`numbers.with_a_misread_digit`). The shares are also given per pen (each number is written with one: half as MNIST
-wrote it, a sixth each with a marker, a fine pen or a slant), which shows where what is left comes from.
+wrote it, a sixth each with a marker, a fine pen or a slant), which shows where what is left comes from. With
+`--causes` it also says why each number read wrong was read wrong (`numbers.cause`): a digit lost or added, a digit
+cut in the wrong place, a digit misread that the network misreads written alone with the same pen too, or one it reads
+right alone and misreads only in the number.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main() -> int:
                         f"pooled over the seeds given (default {SEED}; {numbers.HELD_OUT_SEED}: those held out from "
                         f"the segmentation's fit; {' '.join(map(str, numbers.FRESH_SEEDS))}: never tuned on; the "
                         f"time is always taken on seed {SEED}'s)")
+    parser.add_argument("--causes", action="store_true", help="also say why each number read wrong was read wrong "
+                        "(a digit lost or added, cut wrong, misread alone too, or misread in the number only)")
     args = parser.parse_args()
     test = data.load_test_set()
     predictor = inference.Predictor(backend="onnx")
@@ -115,6 +120,12 @@ def main() -> int:
         for spacing, (low, high) in intervals.items()))
     print("Numbers holding a digit the network misreads even as MNIST wrote it (its own 28x28): "
           + ", ".join(f"{spacing} {share:.1%}" for spacing, share in lost.items()))
+    if args.causes:
+        counted = numbers.causes(cases, predictor)
+        print("\nWhy the numbers read wrong were read wrong:")
+        print(numbers.format_causes(counted))
+        result["causes"] = {"/".join(key): count for key, count in counted.items()}
+        output.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nJSON: {output}")
     return 0
 

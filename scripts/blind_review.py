@@ -5,7 +5,7 @@
     .venv/bin/python -m scripts.blind_review score ANSWERS [--key artifacts/blind_review/key.json]
 
 `sheets` writes MNIST test digits with each of the numbers' pens, at a number's size (`numbers.in_pen`), normalises
-each one alone as a number's digit is (`preprocess.to_mnist_field`) and lets the committed network read it.
+each one alone as a number's digit is (`numbers.alone_field`) and lets the committed network read it.
 `number-sheets` takes the written numbers of `mnist_app.measure.numbers` (seeds 28-31, nothing was tuned on them)
 and reads each as the app does (`reading.read(number=True)`). Everything read wrong, and as many again read right
 (at least MIN_RIGHT per pen), go shuffled together onto numbered sheets -- digits dark on white as written, numbers
@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mnist_app import config
-from mnist_app.images import preprocess, reading
+from mnist_app.images import reading
 from mnist_app.measure import numbers
 from mnist_app.network import inference
 from mnist_app.store import data
@@ -41,12 +41,6 @@ MIN_RIGHT = 20  # digits (numbers) read right shown per pen, among its misreads,
 TILES_PER_SHEET, COLUMNS, TILE = 40, 10, 124
 NUMBERS_PER_SHEET, NUMBER_COLUMNS, NUMBER_TILE = 12, 2, (620, 180)
 OUT = config.PROJECT_ROOT / "artifacts" / "blind_review"
-
-
-def _field(ink: np.ndarray) -> np.ndarray:
-    """The written digit normalised alone, as a number's digit is: the 28x28 field the network reads."""
-    ink = np.pad(ink, 4)
-    return preprocess.to_mnist_field((np.clip(ink, 0, 1) * 255).astype(np.uint8), ink > preprocess.MASK_LEVEL)
 
 
 def _written(x_test: np.ndarray, item: dict) -> np.ndarray:
@@ -83,7 +77,7 @@ def choose(x_test: np.ndarray, y_test: np.ndarray, predictor, per_pen: int, seed
     chosen = []
     for pen in numbers.PENS:
         items = _drawn(rng, y_test, pen, per_pen)
-        fields = np.stack([_field(_written(x_test, item)) for item in items])[..., None]
+        fields = np.stack([numbers.alone_field(_written(x_test, item)) for item in items])[..., None]
         reads = np.concatenate([predictor.predict_batch(fields[start: start + 500]).argmax(axis=1)
                                 for start in range(0, len(fields), 500)])
         for item, read in zip(items, reads):

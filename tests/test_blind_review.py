@@ -41,7 +41,7 @@ def test_every_misread_is_shown_with_at_least_as_many_digits_read_right_and_the_
     # every misread of the 60 digits per pen is on a tile: redo the reading and count them
     first = blind_review._drawn(np.random.default_rng(3), y_test, "mnist", 60)
     reads = Misreads(limit=60.0).predict_batch(
-        np.stack([blind_review._field(blind_review._written(x_test, item)) for item in first])[..., None])
+        np.stack([numbers.alone_field(blind_review._written(x_test, item)) for item in first])[..., None])
     misread = {item["index"] for item, read in zip(first, reads.argmax(axis=1)) if read != y_test[item["index"]]}
     shown = {item["index"] for item in items if item["pen"] == "mnist" and item["read"] != item["label"]}
     assert shown == misread
@@ -119,7 +119,7 @@ def test_the_review_kept_is_of_digits_this_code_writes_and_this_network_reads(mn
     answers = blind_review.parse_answers((REVIEWS / "2026-12-05" / "answers.txt").read_text())
     assert sorted(item["tile"] for item in key) == sorted(answers) == list(range(len(key)))
     assert all(item["label"] == mnist.y_test[item["index"]] for item in key)
-    fields = np.stack([blind_review._field(blind_review._written(mnist.x_test, item)) for item in key])[..., None]
+    fields = np.stack([numbers.alone_field(blind_review._written(mnist.x_test, item)) for item in key])[..., None]
     assert predictor.predict_batch(fields).argmax(axis=1).tolist() == [item["read"] for item in key]
     assert blind_review.key_text(key) == (REVIEWS / "2026-12-05" / "key.json").read_text()
 

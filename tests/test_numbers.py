@@ -528,6 +528,50 @@ def test_a_written_number_knows_its_pen_and_the_figures_are_given_per_pen_too(pr
     assert "thin pen" in numbers.format_table(figures)
 
 
+def test_a_number_read_wrong_is_put_down_to_a_lost_digit_a_wrong_cut_or_a_misread_one(predictor, mnist):
+    """`numbers.cause` on one written number and on readings of it altered by hand: right (no cause), a digit too
+    few, a box that begins half a digit off, and a digit misread -- "alone too" when the network also reads the
+    written digit alone as something else than the number says, "in the number only" when alone it reads it right.
+    The per-pen causes add up to the number's spacing's "all" row."""
+    from dataclasses import replace
+
+    from mnist_app.measure import numbers
+
+    rng = np.random.default_rng(11)
+    case = next(case for case in (numbers.written_number(mnist.x_test, mnist.y_test, "paper", "apart", rng, digits=3)
+                                  for _ in range(40)) if case.pen == "mnist" and None not in case.sources)
+    read = readings.read(case.payload, number=True, predictor=predictor)
+    assert read.number == case.number and numbers.cause(case, read, predictor) is None
+    assert numbers.cause(case, replace(read, digits=read.digits[:-1]), predictor) == numbers.CAUSES[0]
+    first, written = read.digits[0], int(case.number[0])
+    other = (written + 1) % 10
+    misread = replace(first, probabilities=np.eye(10)[other], raw_probabilities=np.eye(10)[other])
+    x0, y0, x1, y1 = first.box
+    moved = replace(first, box=(x0 + (y1 - y0) // 2, y0, x1, y1))  # the right number in a box off its ink is right
+    assert numbers.cause(case, replace(read, digits=[moved, *read.digits[1:]]), predictor) is None
+    moved = replace(misread, box=moved.box)
+    assert numbers.cause(case, replace(read, digits=[moved, *read.digits[1:]]), predictor) == numbers.CAUSES[1]
+
+    alone = predictor.predict_batch(numbers.alone_field(case.inks[0] / 255.0)[None, ..., None]).argmax()
+    assert alone == written  # the first digit, written alone, is read right ...
+    wrong = replace(read, digits=[misread, *read.digits[1:]])
+    assert numbers.cause(case, wrong, predictor) == numbers.CAUSES[3]  # ... so it was misread in the number only
+    meant = str((written + 2) % 10)  # had the writer meant another digit, the network would misread it alone too
+    assert numbers.cause(replace(case, number=meant + case.number[1:]), wrong, predictor) == numbers.CAUSES[2]
+
+    cases = numbers.build(mnist.x_test, mnist.y_test, per_kind=2, seed=2026)
+    counted = numbers.causes(cases, predictor)
+    for spacing in numbers.SPACINGS:
+        for kind in ("written", *numbers.CAUSES):
+            assert counted.get((spacing, "all", kind), 0) == sum(
+                counted.get((spacing, numbers.pen_key(pen), kind), 0) for pen in numbers.PENS)
+        assert counted[(spacing, "all", "written")] == sum(case.spacing == spacing for case in cases)
+        wrong_ones = sum(readings.read(case.payload, number=True, predictor=predictor).number != case.number
+                         for case in cases if case.spacing == spacing)
+        assert sum(counted.get((spacing, "all", why), 0) for why in numbers.CAUSES) == wrong_ones
+    assert "misread alone too" in numbers.format_causes(counted)
+
+
 def test_an_unreadable_whole_digit_model_says_how_to_rebuild_it(tmp_path, monkeypatch):
     from mnist_app.errors import ModelFileError
     from mnist_app.images import wholeness

@@ -15,11 +15,14 @@ the digits, sometimes squared paper or a red margin).
 
 `measure()` reads them all with `reading.read(number=True)` and gives the share of numbers read exactly, per face
 and spacing, and per pen; `with_a_misread_digit()` the share holding a digit the network misreads even as MNIST wrote
-it (what no segmentation can mend); `scripts/bench_numbers.py` (in `make bench`) prints both with the time per number.
+it (what no segmentation can mend); `cause()` why one read wrong was (a digit lost or added, cut wrong, misread
+alone too, or misread only in the number); `scripts/bench_numbers.py` (in `make bench`) prints them with the time per
+number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass, replace
 
@@ -52,6 +55,8 @@ class Case:
     columns: tuple[tuple[int, int], ...] = ()  # each digit's first and last column in the picture (for diagnosis)
     sources: tuple[int | None, ...] = ()  # each digit's index among the MNIST images it came from (None: a template)
     pen: str = "mnist"  # the pen every digit of the number was written with (PENS)
+    # each digit as written, 8-bit (for diagnosis: `causes` reads a misread digit again on its own)
+    inks: tuple[np.ndarray, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
 
 def _crop(ink: np.ndarray) -> np.ndarray:
@@ -180,8 +185,9 @@ def written_number(x_test, y_test, face: str, spacing: str, rng, digits: int | N
     digits = [_digit(x_test, y_test, rng, int(height * rng.uniform(1 - SIZE_SPREAD, 1 + SIZE_SPREAD)), pen, slant)
               for _ in range(count)]
     field, columns = _layout([ink for _, ink, _ in digits], spacing, height, rng)
-    return Case(face, spacing, "".join(str(label) for label, _, _ in digits), _face(field, face, height, rng), columns,
-                tuple(index for _, _, index in digits), pen)
+    return Case(face, spacing, "".join(str(label) for label, _, _ in digits), _face(field, face, height, rng),
+                columns, tuple(index for _, _, index in digits), pen,
+                tuple((np.clip(ink, 0, 1) * 255).astype(np.uint8) for _, ink, _ in digits))
 
 
 def whole_digits(case: Case, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -237,6 +243,63 @@ def with_a_misread_digit(cases: list[Case], x_test: np.ndarray, y_test: np.ndarr
     for case in cases:
         lost.setdefault(case.spacing, []).append(any(misread[index] for index in case.sources if index is not None))
     return {spacing: sum(flags) / len(flags) for spacing, flags in lost.items()}
+
+
+def alone_field(ink: np.ndarray) -> np.ndarray:
+    """A written digit (ink as floats, 1 is ink) normalised alone, as a number's digit is: the 28x28 field the network
+    would read were the digit written by itself."""
+    ink = np.pad(ink, 4)
+    return preprocess.to_mnist_field((np.clip(ink, 0, 1) * 255).astype(np.uint8), ink > preprocess.MASK_LEVEL)
+
+
+CAUSES = ("a digit lost or added", "a digit cut wrong", "a digit misread, alone too",
+          "a digit misread in the number only")
+
+
+def cause(case: Case, read: reading.Reading, predictor) -> str | None:
+    """Why a number was read wrong (None: it was read right), the first of CAUSES that holds: it has too few or too
+    many digits; a digit's box does not begin and end where its ink does (within WHOLE_TOLERANCE of the number's
+    digit height); a digit is misread that the network also misreads written alone with the same pen; or only in the
+    number (every misread digit is read right alone: the picture, the ink found or the neighbours made the
+    difference)."""
+    if (read.number or "") == case.number:
+        return None
+    if len(read.digits) != len(case.number):
+        return CAUSES[0]
+    tolerance = WHOLE_TOLERANCE * float(np.median([digit.box[3] - digit.box[1] for digit in read.digits]))
+    if any(abs(digit.box[0] - start) >= tolerance or abs(digit.box[2] - end) >= tolerance
+           for digit, (start, end) in zip(read.digits, case.columns)):
+        return CAUSES[1]
+    misread = [k for k, digit in enumerate(read.digits) if digit.digit != int(case.number[k])]
+    alone = predictor.predict_batch(preprocess.to_batch(
+        [alone_field(case.inks[k].astype(np.float32) / 255.0) for k in misread])).argmax(axis=1)
+    return CAUSES[2] if all(int(a) != int(case.number[k]) for a, k in zip(alone, misread)) else CAUSES[3]
+
+
+def causes(cases: list[Case], predictor) -> dict[tuple[str, str, str], int]:
+    """Where the numbers read wrong come from: {(spacing, pen_key(pen) or "all", cause): numbers read wrong for that
+    cause (CAUSES)}, with "written" for how many numbers there were (`scripts/bench_numbers.py --causes`)."""
+    counted: dict[tuple[str, str, str], int] = {}
+    for case in cases:
+        why = cause(case, reading.read(case.payload, number=True, predictor=predictor), predictor)
+        for group in (pen_key(case.pen), "all"):
+            for kind in ("written", why) if why else ("written",):
+                counted[(case.spacing, group, kind)] = counted.get((case.spacing, group, kind), 0) + 1
+    return counted
+
+
+def format_causes(counted: dict[tuple[str, str, str], int]) -> str:
+    """`causes` as a table: per spacing and pen, the numbers written, read wrong, and read wrong for each cause."""
+    heads = ("lost/added", "cut wrong", "misread alone too", "misread in number")
+    lines = [f"{'spacing':<9} {'pen':<12} {'numbers':>8} {'wrong':>6} " + " ".join(f"{head:>17}" for head in heads)]
+    for spacing in SPACINGS:
+        for group in (*map(pen_key, PENS), "all"):
+            written = counted.get((spacing, group, "written"), 0)
+            if written:
+                wrong = [counted.get((spacing, group, why), 0) for why in CAUSES]
+                lines.append(f"{spacing:<9} {group:<12} {written:>8,} {sum(wrong):>6} "
+                             + " ".join(f"{count:>17}" for count in wrong))
+    return "\n".join(lines)
 
 
 def interval(share: float, count: int, z: float = 1.96) -> tuple[float, float]:
