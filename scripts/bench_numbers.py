@@ -87,7 +87,8 @@ def main() -> int:
     per_image_ms = 1000 * classifier.seconds / classifier.images
     cases = [case for seed in args.seed
              for case in numbers.build(test.x_test, test.y_test, per_kind=args.per_kind, seed=seed)]
-    figures = numbers.measure(cases, predictor)
+    readings = numbers.read_all(cases, predictor) if args.causes else None  # read once for both
+    figures = numbers.measure(cases, predictor, readings)
     counts = {spacing: sum(case.spacing == spacing for case in cases) for spacing in numbers.SPACINGS}
     per_pen = {(numbers.pen_key(pen), spacing): sum(case.pen == pen and case.spacing == spacing for case in cases)
                for pen in numbers.PENS for spacing in numbers.SPACINGS}
@@ -121,7 +122,7 @@ def main() -> int:
     print("Numbers holding a digit the network misreads even as MNIST wrote it (its own 28x28): "
           + ", ".join(f"{spacing} {share:.1%}" for spacing, share in lost.items()))
     if args.causes:
-        counted = numbers.causes(cases, predictor)
+        counted = numbers.causes(cases, predictor, readings)
         print("\nWhy the numbers read wrong were read wrong:")
         print(numbers.format_causes(counted))
         result["causes"] = {"/".join(key): count for key, count in counted.items()}

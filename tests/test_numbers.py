@@ -560,14 +560,16 @@ def test_a_number_read_wrong_is_put_down_to_a_lost_digit_a_wrong_cut_or_a_misrea
     assert numbers.cause(replace(case, number=meant + case.number[1:]), wrong, predictor) == numbers.CAUSES[2]
 
     cases = numbers.build(mnist.x_test, mnist.y_test, per_kind=2, seed=2026)
+    made = numbers.read_all(cases, predictor)
     counted = numbers.causes(cases, predictor)
+    assert numbers.causes(cases, predictor, made) == counted  # the same from readings made once
+    assert numbers.measure(cases, predictor, made) == numbers.measure(cases, predictor)
     for spacing in numbers.SPACINGS:
         for kind in ("written", *numbers.CAUSES):
             assert counted.get((spacing, "all", kind), 0) == sum(
                 counted.get((spacing, numbers.pen_key(pen), kind), 0) for pen in numbers.PENS)
         assert counted[(spacing, "all", "written")] == sum(case.spacing == spacing for case in cases)
-        wrong_ones = sum(readings.read(case.payload, number=True, predictor=predictor).number != case.number
-                         for case in cases if case.spacing == spacing)
+        wrong_ones = sum(read.number != case.number for case, read in zip(cases, made) if case.spacing == spacing)
         assert sum(counted.get((spacing, "all", why), 0) for why in numbers.CAUSES) == wrong_ones
     assert "misread alone too" in numbers.format_causes(counted)
 

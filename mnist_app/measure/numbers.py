@@ -196,9 +196,23 @@ def whole_digits(case: Case, boxes: list[tuple[int, int, int, int]]) -> np.ndarr
     digit's ink begins and ends (the digit height: the candidates' median)."""
     if not boxes:
         return np.zeros(0, dtype=bool)
-    tolerance = WHOLE_TOLERANCE * float(np.median([box[3] - box[1] for box in boxes]))
-    return np.array([any(abs(box[0] - start) < tolerance and abs(box[2] - end) < tolerance
-                         for start, end in case.columns) for box in boxes])
+    tolerance = _tolerance(boxes)
+    return np.array([any(_ends_at(box, start, end, tolerance) for start, end in case.columns) for box in boxes])
+
+
+def _tolerance(boxes: list[tuple[int, int, int, int]]) -> float:
+    """WHOLE_TOLERANCE of the digit height (the boxes' median height), in pixels."""
+    return WHOLE_TOLERANCE * float(np.median([box[3] - box[1] for box in boxes]))
+
+
+def _ends_at(box: tuple[int, int, int, int], start: int, end: int, tolerance: float) -> bool:
+    """Whether the box begins and ends within `tolerance` of where a digit's ink begins and ends."""
+    return abs(box[0] - start) < tolerance and abs(box[2] - end) < tolerance
+
+
+def read_all(cases: list[Case], predictor) -> list[reading.Reading]:
+    """Every number read as the app reads it, without the decoded pictures (for `measure` and `causes` to share)."""
+    return [replace(reading.read(case.payload, number=True, predictor=predictor), decoded=None) for case in cases]
 
 
 def build(x_test, y_test, per_kind: int = 50, seed: int = 23, digits: int | None = None) -> list[Case]:
@@ -214,14 +228,14 @@ def pen_key(pen: str) -> str:
     return f"{pen} pen"
 
 
-def measure(cases: list[Case], predictor) -> dict:
+def measure(cases: list[Case], predictor, readings: list[reading.Reading] | None = None) -> dict:
     """{(face, spacing): share of numbers read exactly}, plus ("all", spacing) over every face, (pen_key(pen),
     spacing) per pen over every face, and ("unsure", "wrong") and ("unsure", "right"): the share of the numbers read
     wrong, and of those read right, that show an orange box (a digit read with under 80 % confidence, or whose cut
-    or join was a close call)."""
+    or join was a close call). `readings`: the cases' readings when already made (`read_all`)."""
     right: dict[tuple[str, str], list[bool]] = {}
-    for case in cases:
-        read = reading.read(case.payload, number=True, predictor=predictor)
+    for index, case in enumerate(cases):
+        read = readings[index] if readings else reading.read(case.payload, number=True, predictor=predictor)
         exact = (read.number or "") == case.number
         right.setdefault((case.face, case.spacing), []).append(exact)
         right.setdefault(("all", case.spacing), []).append(exact)
@@ -266,9 +280,9 @@ def cause(case: Case, read: reading.Reading, predictor) -> str | None:
         return None
     if len(read.digits) != len(case.number):
         return CAUSES[0]
-    tolerance = WHOLE_TOLERANCE * float(np.median([digit.box[3] - digit.box[1] for digit in read.digits]))
-    if any(abs(digit.box[0] - start) >= tolerance or abs(digit.box[2] - end) >= tolerance
-           for digit, (start, end) in zip(read.digits, case.columns)):
+    boxes = [digit.box for digit in read.digits]
+    tolerance = _tolerance(boxes)
+    if not all(_ends_at(box, start, end, tolerance) for box, (start, end) in zip(boxes, case.columns)):
         return CAUSES[1]
     misread = [k for k, digit in enumerate(read.digits) if digit.digit != int(case.number[k])]
     alone = predictor.predict_batch(preprocess.to_batch(
@@ -276,12 +290,15 @@ def cause(case: Case, read: reading.Reading, predictor) -> str | None:
     return CAUSES[2] if all(int(a) != int(case.number[k]) for a, k in zip(alone, misread)) else CAUSES[3]
 
 
-def causes(cases: list[Case], predictor) -> dict[tuple[str, str, str], int]:
+def causes(cases: list[Case], predictor, readings: list[reading.Reading] | None = None
+           ) -> dict[tuple[str, str, str], int]:
     """Where the numbers read wrong come from: {(spacing, pen_key(pen) or "all", cause): numbers read wrong for that
-    cause (CAUSES)}, with "written" for how many numbers there were (`scripts/bench_numbers.py --causes`)."""
+    cause (CAUSES)}, with "written" for how many numbers there were (`scripts/bench_numbers.py --causes`).
+    `readings`: the cases' readings when already made (`read_all`)."""
     counted: dict[tuple[str, str, str], int] = {}
-    for case in cases:
-        why = cause(case, reading.read(case.payload, number=True, predictor=predictor), predictor)
+    for index, case in enumerate(cases):
+        read = readings[index] if readings else reading.read(case.payload, number=True, predictor=predictor)
+        why = cause(case, read, predictor)
         for group in (pen_key(case.pen), "all"):
             for kind in ("written", why) if why else ("written",):
                 counted[(case.spacing, group, kind)] = counted.get((case.spacing, group, kind), 0) + 1
