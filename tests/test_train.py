@@ -13,7 +13,7 @@ from mnist_app import config
 @pytest.mark.slow
 def test_smoke_training_writes_model_history_metrics_and_export(tmp_path):
     command = [sys.executable, "scripts/train.py", "--epochs", "1", "--limit", "5000", "--arch", "small",
-               "--output-dir", str(tmp_path), "--verbose", "0"]
+               "--number-digits", "100", "--output-dir", str(tmp_path), "--verbose", "0"]
     result = subprocess.run(command, cwd=config.PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     for path in (config.model_path(tmp_path), config.onnx_path(tmp_path)):
@@ -25,8 +25,41 @@ def test_smoke_training_writes_model_history_metrics_and_export(tmp_path):
     assert 0.5 < metrics["test_accuracy"] <= 1.0  # one small epoch already learns something
     assert np.array(metrics["confusion_matrix"]).sum() == 10000
     assert len(metrics["per_class"]) == 10 and metrics["arch"] == "small"
-    assert metrics["training_images"] == 5000 and "scripts/train.py" in metrics["command"]
+    assert metrics["training_images"] == 5100 and metrics["number_digits"] == 100  # the limit, then 100 added
+    assert "scripts/train.py" in metrics["command"]
     assert {"tensorflow", "keras", "python"} <= set(metrics["versions"])
+
+
+def test_digits_written_as_a_number_s_are_made_from_training_digits_with_every_pen_and_keep_their_labels():
+    """`userstyle.number_digits`: training digits at a written number's size and pens, normalised as a number's
+    digit is -- the fine pen's most, each still its own digit (the committed network reads nearly all of them as
+    their label, which shuffled labels would not give), centred in MNIST's 20x20 box, thinner with the fine pen and
+    thicker with the marker, and the same again from the same seed."""
+    from mnist_app.images import preprocess
+    from mnist_app.network import inference
+    from mnist_app.store import data
+    from mnist_app.training import userstyle
+
+    mnist = data.load_mnist()
+    (x_train, y_train), _ = data.split_validation(mnist.x_train, mnist.y_train, 5000)
+    made = userstyle.number_digits(x_train, y_train.astype(np.int64), 440)
+    assert made.images.shape == (440, 28, 28) and made.images.dtype == np.uint8
+    kinds, counts = np.unique(made.kinds, return_counts=True)
+    assert dict(zip(kinds.tolist(), counts.tolist())) == {"number-thin": 240, "number-mnist": 80,
+                                                          "number-thick": 60, "number-slanted": 60}
+    assert np.array_equal(userstyle.number_digits(x_train, y_train.astype(np.int64), 440).images, made.images)
+    ink = made.images.astype(np.float64) / 255.0
+    for field in ink:  # each fits MNIST's 20x20 box (give or take the blur at its edge)
+        rows, cols = np.nonzero(field > 0.2)
+        assert np.ptp(rows) < 22 and np.ptp(cols) < 22 and max(np.ptp(rows), np.ptp(cols)) >= 17
+    mass = ink.sum(axis=(1, 2))
+    centre_row = (ink.sum(axis=2) * np.arange(28)).sum(axis=1) / mass
+    centre_col = (ink.sum(axis=1) * np.arange(28)).sum(axis=1) / mass
+    assert np.all(np.abs(centre_row - 13.5) < 2) and np.all(np.abs(centre_col - 13.5) < 2)
+    inked = {kind: mass[made.kinds == kind].mean() for kind in kinds}
+    assert inked["number-thin"] < inked["number-mnist"] < inked["number-thick"]
+    read = inference.Predictor().predict_batch(preprocess.normalize_mnist(made.images)).argmax(axis=1)
+    assert np.mean(read == made.labels) >= 0.95
 
 
 def test_the_distillation_loss_is_hintons():

@@ -39,6 +39,8 @@ OVERLAP = (0.0, 0.15)  # touching pairs: overlap as a share of the narrower digi
 GAP = (0.08, 0.35)  # apart: gap as a share of the digit height
 SIZE_SPREAD = 0.2  # each digit's height within +-20 % of the number's
 SLOPE_DEGREES = 8.0
+HEIGHT = (56, 110)  # px: a number's digit height (each digit's within SIZE_SPREAD of it)
+SLANT = (10.0, 25.0)  # degrees either way: how far the slanted pen leans
 FIT_SEEDS = (23, 24, 26, 27)  # the segmentation's weights are fitted on these numbers ...
 HELD_OUT_SEED = 25  # ... and checked on these; the tests and the benchmark use yet another seed (2026)
 FRESH_SEEDS = (28, 29, 30, 31)  # first read on 2026-12-04 for the figures only: nothing was tuned, fitted or chosen
@@ -179,9 +181,9 @@ def _face(field: np.ndarray, face: str, height: int, rng) -> bytes:
 def written_number(x_test, y_test, face: str, spacing: str, rng, digits: int | None = None) -> Case:
     """One number of 3-7 digits (or `digits`) written as people write, shown in `face`."""
     count = digits or int(rng.integers(3, 8))
-    height = int(rng.integers(56, 110))
+    height = int(rng.integers(*HEIGHT))
     pen = PENS[0] if rng.random() < 0.5 else str(rng.choice(PENS[1:]))
-    slant = rng.uniform(10, 25) * rng.choice([-1, 1])
+    slant = rng.uniform(*SLANT) * rng.choice([-1, 1])
     digits = [_digit(x_test, y_test, rng, int(height * rng.uniform(1 - SIZE_SPREAD, 1 + SIZE_SPREAD)), pen, slant)
               for _ in range(count)]
     field, columns = _layout([ink for _, ink, _ in digits], spacing, height, rng)

@@ -30,6 +30,7 @@ class Recipe:
     augment: bool = True
     user_styles: bool = True  # also train on user-style digits and on non-digits (mnist_app.training.userstyle)
     negative_weight: float = 0.5  # how much a non-digit's "no digit in particular" counts against a digit
+    number_digits: int = 0  # also train on this many digits written as a number's (userstyle.number_digits)
     with_collection: bool = False  # also train on the digits people kept ("My digits", mnist_app.store.collection)
     owner: str | None = None  # whose kept digits (None: everyone's, which only the server's command line may ask)
     fine_tune: bool = False  # start from a model's weights instead of new networks ...
@@ -48,6 +49,8 @@ class Recipe:
         """Raise TrainingError for a recipe that cannot be trained."""
         if self.arch not in architectures.NAMES:
             raise TrainingError(f"unknown architecture {self.arch!r}; choose one of {', '.join(architectures.NAMES)}")
+        if self.number_digits < 0:
+            raise TrainingError("the number of number-style digits cannot be negative")
         if self.epochs < 1 or self.batch_size < 1 or self.ensemble < 1:
             raise TrainingError("epochs, batch size and ensemble must be at least 1")
         if self.limit is not None and self.limit < 1:
@@ -80,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on MNIST alone: no user-style digits, no non-digits (no 'no digit' answers)")
     parser.add_argument("--negative-weight", type=float, default=default.negative_weight,
                         help="weight of the non-digits' loss (default: %(default)s)")
+    parser.add_argument("--number-digits", type=int, default=default.number_digits, metavar="N",
+                        help="also train on N training digits written as a written number's are (its size and pens, "
+                             "normalised as a number's digit is; most with the fine pen) (default: %(default)s)")
     parser.add_argument("--with-collection", action="store_true",
                         help="also train on the digits kept in My digits (the collection), given extra weight")
     parser.add_argument("--owner", default=None, metavar="OWNER",

@@ -59,6 +59,7 @@ def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingDa
     mnist = data.load_mnist(log=log)
     (x_train, y_train), (x_val, y_val) = data.split_validation(mnist.x_train, mnist.y_train, recipe.validation_size)
     y_train = y_train.astype(np.int64)
+    digits, digit_labels = x_train, y_train  # the training split's own digits, before anything is added
     if recipe.user_styles:  # made from the training split only: validation and test stay unseen
         styles = (userstyle.build(x_train, y_train, per_style=max(20, recipe.limit // 20),
                                   per_negative_kind=max(20, recipe.limit // 30), log=log) if recipe.limit
@@ -70,6 +71,12 @@ def build_data(recipe: Recipe, log: Callable[[str], None] = print) -> TrainingDa
     if recipe.limit:
         keep = np.random.default_rng(recipe.seed).permutation(len(x_train))[: recipe.limit]
         x_train, y_train = x_train[keep], y_train[keep]
+    if recipe.number_digits:  # after the limit: a quick run makes a few, and they are all kept
+        count = min(recipe.number_digits, max(20, recipe.limit // 20)) if recipe.limit else recipe.number_digits
+        written = userstyle.number_digits(digits, digit_labels, count)
+        log(f"Adding {len(written)} digits written as a number's are.")
+        x_train = np.concatenate([x_train, written.images])
+        y_train = np.concatenate([y_train, written.labels])
     kept = 0
     if recipe.with_collection:
         access = collection.Access(recipe.owner) if recipe.owner else collection.Access.server()
@@ -328,6 +335,7 @@ def evaluate_model(model: keras.Model, training: TrainingData, recipe: Recipe, t
         "augment": recipe.augment,
         "user_styles": recipe.user_styles,
         "negative_weight": recipe.negative_weight,
+        "number_digits": recipe.number_digits,
         "training_images": int(len(training.x_train)),
         "kept_digits": training.kept_digits,
         "fine_tuned_from": results.file_sha256(config.model_path(recipe.start_from))[:12] if recipe.fine_tune else None,

@@ -6,6 +6,8 @@ digits; and MNIST has no "not a digit". This module makes, from the MNIST *train
 - digits written the ways people write: the European 1 and the crossed 7 (strokes added to real MNIST 1s
   and 7s, so the test set's pen-drawn templates stay a different generator), marker-thick, fine-pen,
   outlined (hollow) and slanted digits;
+- on request (`number_digits`, `--number-digits`), digits written as a number's digits are: at a written number's
+  size, with one of its pens, normalised alone as the reading normalises a number's digit;
 - non-digits (`mnist_app.measure.negatives`) in fonts and seeds the test set does not use, of six of its eight
   kinds (camera frames and lines of text are kept out, to measure how the rejection generalises);
 
@@ -29,7 +31,7 @@ from PIL import Image
 from mnist_app import config
 from mnist_app.errors import ImageError
 from mnist_app.images import reading
-from mnist_app.measure import handwriting, negatives, robustness
+from mnist_app.measure import handwriting, negatives, numbers, robustness
 
 VERSION = 2  # bump when the recipe below changes: the cache is rebuilt
 NEGATIVE = -1
@@ -37,6 +39,11 @@ DIGIT_STYLES = ("european-one", "crossed-seven", "thick-pen", "thin-pen", "hollo
 EXTRA = {"european-one": 1.6}  # the flagged 1 is the hardest to tell from a 7: more of them (1s drawn again)
 TRAINING_NEGATIVE_KINDS = ("letters", "symbols", "shapes", "scribbles", "textures", "photos")
 CHUNK = 64
+# Parts of `number_digits` per pen of the written numbers (`numbers.PENS`): the fine pen, whose numbers are read
+# worst, most (its middle line is 3 px wide on a digit 56-110 px tall; the thin-pen style above draws 1-2 px on
+# 160-320 px).
+NUMBER_PENS = {"thin": 12, "mnist": 4, "thick": 3, "slanted": 3}
+NUMBER_SEED = 4242
 
 
 @dataclass
@@ -183,6 +190,29 @@ def build(x_train: np.ndarray, y_train: np.ndarray, *, per_style: int = 5000, pe
             kinds += part_kinds
     fields = np.clip(np.rint(np.stack(images) * 255), 0, 255).astype(np.uint8)
     return StyleData(fields, np.asarray(labels, dtype=np.int64), np.asarray(kinds))
+
+
+def number_digits(x_train: np.ndarray, y_train: np.ndarray, count: int, seed: int = NUMBER_SEED) -> StyleData:
+    """`count` training digits written as the digits of a written number are (`mnist_app.measure.numbers`): each
+    `numbers.HEIGHT` px tall with one of the numbers' pens (shared as NUMBER_PENS), then normalised alone as the
+    reading normalises a number's digit (`numbers.alone_field`). The test numbers are made the same way from MNIST
+    *test* digits; these come from the training split and their own seed. Kinds: "number-<pen>"."""
+    rng = np.random.default_rng(seed)
+    parts = sum(NUMBER_PENS.values())
+    shares = {pen: count * part // parts for pen, part in NUMBER_PENS.items()}
+    shares["thin"] += count - sum(shares.values())
+    images, labels, kinds = [], [], []
+    for pen, share in shares.items():
+        for index in rng.choice(len(x_train), size=share, replace=share > len(x_train)):
+            height = int(rng.integers(*numbers.HEIGHT))
+            slant = float(rng.uniform(*numbers.SLANT) * rng.choice([-1, 1]))
+            ink = numbers.in_pen(x_train[index].astype(np.float32) / 255.0, height, pen, slant)
+            images.append(numbers.alone_field(ink))
+            labels.append(int(y_train[index]))
+            kinds.append(f"number-{pen}")
+    fields = np.clip(np.rint(np.stack(images) * 255), 0, 255).astype(np.uint8) if images else \
+        np.zeros((0, 28, 28), dtype=np.uint8)
+    return StyleData(fields, np.asarray(labels, dtype=np.int64), np.asarray(kinds, dtype=str))
 
 
 def _run(job):
