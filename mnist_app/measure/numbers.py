@@ -236,8 +236,7 @@ def measure(cases: list[Case], predictor, readings: list[reading.Reading] | None
     wrong, and of those read right, that show an orange box (a digit read with under 80 % confidence, or whose cut
     or join was a close call). `readings`: the cases' readings when already made (`read_all`)."""
     right: dict[tuple[str, str], list[bool]] = {}
-    for index, case in enumerate(cases):
-        read = readings[index] if readings else reading.read(case.payload, number=True, predictor=predictor)
+    for case, read in zip(cases, readings or read_all(cases, predictor)):
         exact = (read.number or "") == case.number
         right.setdefault((case.face, case.spacing), []).append(exact)
         right.setdefault(("all", case.spacing), []).append(exact)
@@ -298,8 +297,7 @@ def causes(cases: list[Case], predictor, readings: list[reading.Reading] | None 
     cause (CAUSES)}, with "written" for how many numbers there were (`scripts/bench_numbers.py --causes`).
     `readings`: the cases' readings when already made (`read_all`)."""
     counted: dict[tuple[str, str, str], int] = {}
-    for index, case in enumerate(cases):
-        read = readings[index] if readings else reading.read(case.payload, number=True, predictor=predictor)
+    for case, read in zip(cases, readings or read_all(cases, predictor)):
         why = cause(case, read, predictor)
         for group in (pen_key(case.pen), "all"):
             for kind in ("written", why) if why else ("written",):
